@@ -1,0 +1,135 @@
+//! Matching an event against the compiled tree, without allocating.
+//!
+//! Array rules (EventBridge's "JSON array matching"):
+//! - a leaf condition holds if any scalar in the event value holds it,
+//!   looking through nested arrays;
+//! - a nested object pattern must hold within one object, so when the event
+//!   value is an array the pattern is tried on each object element in turn
+//!   and fields of different elements never combine.
+
+use serde_json::{Map, Value};
+
+use super::compile::{AnythingBut, Cond, Field, Literal, Node};
+use super::numeric::numbers_equal;
+
+/// Whether any alternative matches the event value (the root, or a field
+/// holding nested objects).
+pub(crate) fn any_alternative(alternatives: &[Node], value: Option<&Value>) -> bool {
+    let mut saw_object = false;
+    let matched = any_object(value, &mut saw_object, &mut |object| {
+        alternatives.iter().any(|node| node_matches(node, Some(object)))
+    });
+    // No object to look into (missing, scalar, empty array): every field of
+    // the nested pattern is missing, which only `exists: false` accepts.
+    matched || (!saw_object && alternatives.iter().any(|node| node_matches(node, None)))
+}
+
+/// Calls `f` on each object in `value`, looking through arrays, until it
+/// returns true. Sets `saw_object` if there was any object.
+fn any_object<F>(value: Option<&Value>, saw_object: &mut bool, f: &mut F) -> bool
+where
+    F: FnMut(&Map<String, Value>) -> bool,
+{
+    match value {
+        Some(Value::Object(object)) => {
+            *saw_object = true;
+            f(object)
+        }
+        Some(Value::Array(items)) => items
+            .iter()
+            .any(|item| any_object(Some(item), saw_object, f)),
+        _ => false,
+    }
+}
+
+fn node_matches(node: &Node, object: Option<&Map<String, Value>>) -> bool {
+    node.fields
+        .iter()
+        .all(|field| field_matches(field, object.and_then(|o| o.get(&field.name))))
+        && node
+            .ors
+            .iter()
+            .all(|group| group.branches.iter().any(|branch| node_matches(branch, object)))
+}
+
+fn field_matches(field: &Field, value: Option<&Value>) -> bool {
+    match (&field.leaf, field.objects.is_empty()) {
+        (Some(conds), true) => leaf_matches(conds, value),
+        (None, false) => any_alternative(&field.objects, value),
+        // Only merged `$or` branches give a field both: they must hold on
+        // the same array element.
+        (Some(conds), false) => match value {
+            Some(Value::Array(items)) if !items.is_empty() => {
+                items.iter().any(|item| field_matches(field, Some(item)))
+            }
+            _ => leaf_matches(conds, value) && any_alternative(&field.objects, value),
+        },
+        (None, true) => true,
+    }
+}
+
+fn leaf_matches(conds: &[Cond], value: Option<&Value>) -> bool {
+    conds.iter().any(|cond| match cond {
+        Cond::Absent => !any_scalar(value, &mut |_| true),
+        _ => any_scalar(value, &mut |scalar| scalar_matches(cond, scalar)),
+    })
+}
+
+/// Calls `f` on each non-container value, looking through arrays (objects
+/// hold no leaf value at this path), until it returns true.
+fn any_scalar<F>(value: Option<&Value>, f: &mut F) -> bool
+where
+    F: FnMut(&Value) -> bool,
+{
+    match value {
+        None | Some(Value::Object(_)) => false,
+        Some(Value::Array(items)) => items.iter().any(|item| any_scalar(Some(item), f)),
+        Some(scalar) => f(scalar),
+    }
+}
+
+fn scalar_matches(cond: &Cond, value: &Value) -> bool {
+    match cond {
+        Cond::Equals(literal) => literal_matches(literal, value),
+        Cond::Prefix(prefix) => value.as_str().is_some_and(|s| s.starts_with(prefix.as_str())),
+        Cond::PrefixIgnoreCase(prefix) => value.as_str().is_some_and(|s| prefix.is_prefix_of(s)),
+        Cond::Suffix(suffix) => value.as_str().is_some_and(|s| s.ends_with(suffix.as_str())),
+        Cond::SuffixIgnoreCase(suffix) => value.as_str().is_some_and(|s| suffix.is_suffix_of(s)),
+        Cond::EqualsIgnoreCase(text) => value.as_str().is_some_and(|s| text.equals(s)),
+        Cond::Wildcard(glob) => value.as_str().is_some_and(|s| glob.matches(s)),
+        Cond::AnythingBut(excluded) => anything_but_matches(excluded, value),
+        Cond::Numeric(range) => range.matches(value),
+        Cond::Cidr(cidr) => value.as_str().is_some_and(|s| cidr.matches(s)),
+        Cond::Exists => true,
+        Cond::Absent => false,
+    }
+}
+
+fn literal_matches(literal: &Literal, value: &Value) -> bool {
+    match (literal, value) {
+        (Literal::Str(expected), Value::String(actual)) => expected == actual,
+        (Literal::Num(expected), Value::Number(actual)) => numbers_equal(expected, actual),
+        (Literal::Bool(expected), Value::Bool(actual)) => expected == actual,
+        (Literal::Null, Value::Null) => true,
+        _ => false,
+    }
+}
+
+fn anything_but_matches(excluded: &AnythingBut, value: &Value) -> bool {
+    if let AnythingBut::Numbers(numbers) = excluded {
+        return value
+            .as_number()
+            .is_some_and(|n| !numbers.iter().any(|x| numbers_equal(x, n)));
+    }
+    let Some(s) = value.as_str() else {
+        return false;
+    };
+    match excluded {
+        AnythingBut::Strings(strings) => !strings.iter().any(|x| x == s),
+        AnythingBut::Prefixes(prefixes) => !prefixes.iter().any(|p| s.starts_with(p.as_str())),
+        AnythingBut::Suffixes(suffixes) => !suffixes.iter().any(|p| s.ends_with(p.as_str())),
+        AnythingBut::IgnoreCase(folded) => !folded.iter().any(|x| x.equals(s)),
+        AnythingBut::Wildcards(globs) => !globs.iter().any(|g| g.matches(s)),
+        AnythingBut::Numbers(_) => false,
+    }
+}

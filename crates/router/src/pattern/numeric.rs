@@ -1,0 +1,146 @@
+//! Numbers: the `numeric` operator, number equality, and `cidr` ranges.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use serde_json::{Number, Value};
+
+/// Largest magnitude EventBridge accepts in numeric matching (documented:
+/// "-5.0e9 and +5.0e9 inclusive").
+pub(crate) const NUMERIC_LIMIT: f64 = 5.0e9;
+
+/// Most decimal places EventBridge accepts in numeric matching (documented:
+/// "six digits to the right of the decimal point").
+pub(crate) const MAX_DECIMALS: usize = 6;
+
+/// Checks a number used as a `numeric` operand or an `anything-but` number.
+pub(crate) fn check_operand(n: &Number) -> Result<f64, String> {
+    let Some(value) = n.as_f64().filter(|v| v.is_finite()) else {
+        return Err(format!("{n} is not a finite number"));
+    };
+    if value.abs() > NUMERIC_LIMIT {
+        return Err(format!(
+            "{n} is out of range; numeric matching accepts values from -5e9 to 5e9 inclusive"
+        ));
+    }
+    // `f64`'s Display never uses an exponent, and prints the shortest digits
+    // that round-trip, so the digits after the point are the decimals.
+    let printed = value.to_string();
+    let decimals = printed.split_once('.').map_or(0, |(_, frac)| frac.len());
+    if decimals > MAX_DECIMALS {
+        return Err(format!(
+            "{n} has {decimals} decimal places; numeric matching accepts at most {MAX_DECIMALS}"
+        ));
+    }
+    Ok(value)
+}
+
+/// Whether two JSON numbers are equal by value (`300` = `300.0` = `3e2`).
+/// Integers are compared exactly; anything else as `f64`.
+pub(crate) fn numbers_equal(a: &Number, b: &Number) -> bool {
+    if let (Some(x), Some(y)) = (a.as_i64(), b.as_i64()) {
+        return x == y;
+    }
+    if let (Some(x), Some(y)) = (a.as_u64(), b.as_u64()) {
+        return x == y;
+    }
+    match (a.as_f64(), b.as_f64()) {
+        (Some(x), Some(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// One end of a numeric range.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Bound {
+    pub(crate) value: f64,
+    pub(crate) inclusive: bool,
+}
+
+/// A compiled `numeric` condition; `=` is the range `[v, v]`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct NumericRange {
+    pub(crate) lower: Option<Bound>,
+    pub(crate) upper: Option<Bound>,
+}
+
+impl NumericRange {
+    /// Whether the event value is a JSON number inside the range.
+    pub(crate) fn matches(&self, value: &Value) -> bool {
+        let Some(x) = value.as_f64() else {
+            return false;
+        };
+        let above = self.lower.is_none_or(|b| if b.inclusive { x >= b.value } else { x > b.value });
+        let below = self.upper.is_none_or(|b| if b.inclusive { x <= b.value } else { x < b.value });
+        above && below
+    }
+}
+
+/// A compiled `cidr` condition.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Cidr {
+    /// An IPv4 network: address bits and mask.
+    V4 { network: u32, mask: u32 },
+    /// An IPv6 network: address bits and mask.
+    V6 { network: u128, mask: u128 },
+}
+
+impl Cidr {
+    /// Parses `address/prefix-length`, IPv4 or IPv6.
+    pub(crate) fn parse(text: &str) -> Result<Cidr, String> {
+        const FORM: &str = "expected `address/prefix-length` such as \"10.0.0.0/24\" or \"2001:db8::/32\"";
+        let Some((address, length)) = text.split_once('/') else {
+            return Err(format!("{text:?} has no `/`; {FORM}"));
+        };
+        let address: IpAddr = address
+            .parse()
+            .map_err(|_| format!("{address:?} is not an IPv4 or IPv6 address; {FORM}"))?;
+        let max = if address.is_ipv4() { 32 } else { 128 };
+        let bits: u32 = match length.parse() {
+            Ok(bits) if length.bytes().all(|b| b.is_ascii_digit()) && bits <= max => bits,
+            _ => {
+                return Err(format!(
+                    "prefix length {length:?} is not a whole number from 0 to {max}; {FORM}"
+                ));
+            }
+        };
+        let cidr = match address {
+            IpAddr::V4(a) => {
+                let mask = u32::MAX.checked_shl(32 - bits).unwrap_or(0);
+                Cidr::V4 { network: u32::from(a), mask }
+            }
+            IpAddr::V6(a) => {
+                let mask = u128::MAX.checked_shl(128 - bits).unwrap_or(0);
+                Cidr::V6 { network: u128::from(a), mask }
+            }
+        };
+        if let Some(network) = cidr.host_bits_cleared() {
+            return Err(format!(
+                "{text:?} has host bits set after the /{bits} prefix; did you mean \"{network}/{bits}\"?"
+            ));
+        }
+        Ok(cidr)
+    }
+
+    /// `Some(network address)` when the address has bits set past the prefix.
+    fn host_bits_cleared(&self) -> Option<IpAddr> {
+        match *self {
+            Cidr::V4 { network, mask } if network & !mask != 0 => {
+                Some(IpAddr::V4(Ipv4Addr::from(network & mask)))
+            }
+            Cidr::V6 { network, mask } if network & !mask != 0 => {
+                Some(IpAddr::V6(Ipv6Addr::from(network & mask)))
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether the event string is an IP address of the same family inside
+    /// the network.
+    pub(crate) fn matches(&self, text: &str) -> bool {
+        match (self, text.parse::<IpAddr>()) {
+            (Cidr::V4 { network, mask }, Ok(IpAddr::V4(a))) => u32::from(a) & mask == *network,
+            (Cidr::V6 { network, mask }, Ok(IpAddr::V6(a))) => u128::from(a) & mask == *network,
+            _ => false,
+        }
+    }
+}

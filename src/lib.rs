@@ -1,0 +1,11 @@
+//! fanout: a Kafka fan-out router. One consumer group reads Kafka topics, a compiled table of
+//! routes (EventBridge event patterns and RFC 9535 JSONPath filters) picks the records, and each
+//! matching record is delivered to many targets: AWS Lambda functions and EventBridge buses.
+//!
+//! This crate is the facade over fanout's libraries and the home of the `fanout` command:
+//! - [`router`]: the pure routing library (record view, filters, route files, route table);
+//! - [`routes_dir`]: reading a directory of route files into a [`router::RouteTable`].
+
+pub use fanout_router as router;
+
+pub mod routes_dir;

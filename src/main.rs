@@ -1,0 +1,44 @@
+//! The `fanout` command.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cli;
+
+/// Kafka fan-out router: consume once, match compiled routes, deliver to Lambda and EventBridge.
+#[derive(Debug, Parser)]
+#[command(name = "fanout", version, about)]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Validate route files and print route → filters → targets.
+    Check(cli::check::CheckArgs),
+    /// Match an EventBridge pattern against an event (or a file of cases).
+    TestPattern(cli::test_pattern::TestPatternArgs),
+    /// Run an RFC 9535 JSONPath query on a JSON document; prints the nodelist.
+    Query(cli::query::QueryArgs),
+    /// Dry run: which routes and targets each record of a JSON-lines file would go to.
+    Route(cli::route::RouteArgs),
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let result = match args.command {
+        Command::Check(a) => cli::check::run(&a),
+        Command::TestPattern(a) => cli::test_pattern::run(&a),
+        Command::Query(a) => cli::query::run(&a),
+        Command::Route(a) => cli::route::run(&a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(cli::EXIT_USAGE)
+        }
+    }
+}
