@@ -17,8 +17,8 @@ use crate::filter::Filter;
 use crate::jsonpath::JsonPathFilter;
 use crate::pattern::Pattern;
 use crate::route::{
-    BatchLimits, CustomTarget, DeliverySettings, Detail, DetailType, EventBridgeTarget,
-    Invocation, LambdaFormat, LambdaTarget, OnFailure, Ordering, RetryPolicy, TargetKind,
+    BatchLimits, CustomTarget, DeliverySettings, Detail, DetailType, EventBridgeTarget, Invocation,
+    LambdaFormat, LambdaTarget, OnFailure, Ordering, RetryPolicy, TargetKind,
 };
 
 /// A problem inside one route.
@@ -85,7 +85,11 @@ pub(crate) fn build_route(cfg: &RouteConfig) -> Result<BuiltRoute, Vec<Problem>>
         );
     }
     if cfg.topics.is_empty() {
-        ctx.hinted("topics", "a route reads at least one topic", "e.g. `topics: [orders]`");
+        ctx.hinted(
+            "topics",
+            "a route reads at least one topic",
+            "e.g. `topics: [orders]`",
+        );
     }
     for (i, topic) in cfg.topics.iter().enumerate() {
         let legal = !topic.is_empty()
@@ -103,7 +107,10 @@ pub(crate) fn build_route(cfg: &RouteConfig) -> Result<BuiltRoute, Vec<Problem>>
             );
         }
         if cfg.topics[..i].contains(topic) {
-            ctx.problem(format!("topics[{i}]"), format!("topic `{topic}` is listed twice"));
+            ctx.problem(
+                format!("topics[{i}]"),
+                format!("topic `{topic}` is listed twice"),
+            );
         }
     }
     let filters = cfg
@@ -213,14 +220,25 @@ fn build_target(
                 InvocationConfig::Async => Invocation::Async,
             };
             check_endpoint(ctx, field, &l.endpoint_url);
-            let name = l.name.clone().unwrap_or_else(|| short_function_name(&function));
+            let name = l
+                .name
+                .clone()
+                .unwrap_or_else(|| short_function_name(&function));
             let limits = KindLimits {
                 kind: "lambda",
                 default_records: 100,
                 max_records: 10_000,
                 // Lambda's invocation payload limits: 6 MB synchronous, 1 MB asynchronous.
-                default_bytes: if invocation == Invocation::Sync { 6 * MIB } else { MIB },
-                max_bytes: if invocation == Invocation::Sync { 6 * MIB } else { MIB },
+                default_bytes: if invocation == Invocation::Sync {
+                    6 * MIB
+                } else {
+                    MIB
+                },
+                max_bytes: if invocation == Invocation::Sync {
+                    6 * MIB
+                } else {
+                    MIB
+                },
             };
             let kind = TargetKind::Lambda(LambdaTarget {
                 function,
@@ -237,7 +255,10 @@ fn build_target(
         TargetConfig::Eventbridge(e) => {
             check_bus(ctx, field, &e.bus);
             if e.source.is_empty() || e.source.len() > 256 {
-                ctx.problem(format!("{field}.source"), "`source` must be 1–256 characters");
+                ctx.problem(
+                    format!("{field}.source"),
+                    "`source` must be 1–256 characters",
+                );
             }
             let detail_type = match &e.detail_type {
                 DetailTypeConfig::Constant(s) => {
@@ -343,13 +364,21 @@ fn check_function(
             && is_account(parts[4])
             && parts[5] == "function";
         if !ok {
-            ctx.hinted(&f, format!("`{function}` is not a Lambda function ARN"), hint);
+            ctx.hinted(
+                &f,
+                format!("`{function}` is not a Lambda function ARN"),
+                hint,
+            );
             return (function.to_owned(), qualifier.clone());
         }
         (7, 6)
     } else if parts.len() >= 3 && parts[1] == "function" {
         if !is_account(parts[0]) {
-            ctx.hinted(&f, format!("`{}` is not a 12-digit account id", parts[0]), hint);
+            ctx.hinted(
+                &f,
+                format!("`{}` is not a 12-digit account id", parts[0]),
+                hint,
+            );
         }
         (3, 2)
     } else {
@@ -551,7 +580,12 @@ fn build_batch(
             ),
         );
     }
-    let max_wait = duration(ctx, &format!("{f}.max_wait"), target.max_wait.as_ref().or(route.max_wait.as_ref()), Duration::from_millis(100));
+    let max_wait = duration(
+        ctx,
+        &format!("{f}.max_wait"),
+        target.max_wait.as_ref().or(route.max_wait.as_ref()),
+        Duration::from_millis(100),
+    );
     if max_wait > MAX_WAIT_LIMIT {
         ctx.problem(
             format!("{f}.max_wait"),
@@ -565,17 +599,37 @@ fn build_batch(
     }
 }
 
-fn build_retry(ctx: &mut Ctx, field: &str, route: &RetryConfig, target: &RetryConfig) -> RetryPolicy {
+fn build_retry(
+    ctx: &mut Ctx,
+    field: &str,
+    route: &RetryConfig,
+    target: &RetryConfig,
+) -> RetryPolicy {
     let f = format!("{field}.delivery.retry");
     let attempts = target.max_attempts.or(route.max_attempts).unwrap_or(5);
     if !(1..=1000).contains(&attempts) {
         ctx.problem(
             format!("{f}.max_attempts"),
-            format!("max_attempts {attempts} is outside 1–1000 (use `on_failure: block` for no limit)"),
+            format!(
+                "max_attempts {attempts} is outside 1–1000 (use `on_failure: block` for no limit)"
+            ),
         );
     }
-    let initial = duration(ctx, &format!("{f}.initial_backoff"), target.initial_backoff.as_ref().or(route.initial_backoff.as_ref()), Duration::from_millis(100));
-    let max = duration(ctx, &format!("{f}.max_backoff"), target.max_backoff.as_ref().or(route.max_backoff.as_ref()), Duration::from_secs(30));
+    let initial = duration(
+        ctx,
+        &format!("{f}.initial_backoff"),
+        target
+            .initial_backoff
+            .as_ref()
+            .or(route.initial_backoff.as_ref()),
+        Duration::from_millis(100),
+    );
+    let max = duration(
+        ctx,
+        &format!("{f}.max_backoff"),
+        target.max_backoff.as_ref().or(route.max_backoff.as_ref()),
+        Duration::from_secs(30),
+    );
     if initial > max {
         ctx.problem(
             format!("{f}.initial_backoff"),
@@ -589,9 +643,16 @@ fn build_retry(ctx: &mut Ctx, field: &str, route: &RetryConfig, target: &RetryCo
             format!("multiplier {multiplier} is outside 1.0–10.0"),
         );
     }
-    let age = target.max_record_age.as_ref().or(route.max_record_age.as_ref()).map(|s| duration(ctx, &format!("{f}.max_record_age"), Some(s), Duration::ZERO));
+    let age = target
+        .max_record_age
+        .as_ref()
+        .or(route.max_record_age.as_ref())
+        .map(|s| duration(ctx, &format!("{f}.max_record_age"), Some(s), Duration::ZERO));
     if age == Some(Duration::ZERO) {
-        ctx.problem(format!("{f}.max_record_age"), "max_record_age must be more than 0");
+        ctx.problem(
+            format!("{f}.max_record_age"),
+            "max_record_age must be more than 0",
+        );
     }
     RetryPolicy {
         max_attempts: NonZeroU32::new(attempts).unwrap_or(NonZeroU32::MIN),

@@ -157,7 +157,9 @@ mod tests {
         assert!(!holds("@.value.missing"));
         assert!(holds("@.value.items[?@.sku == 'A-1']"));
         assert!(!holds("@.value.items[?@.sku == 'Z-9']"));
-        assert!(holds("@.value.amount > 100 && @.value.items[?@.sku == 'A-1']"));
+        assert!(holds(
+            "@.value.amount > 100 && @.value.items[?@.sku == 'A-1']"
+        ));
     }
 
     #[test]

@@ -63,9 +63,9 @@ pub use jsonpath::{JsonPathError, JsonPathFilter};
 pub use pattern::{Pattern, PatternError};
 pub use record::{RecordParts, RecordView};
 pub use route::{
-    BatchLimits, CustomTarget, DeliverySettings, Detail, DetailType, EventBridgeTarget,
-    Invocation, LambdaFormat, LambdaTarget, OnFailure, Ordering, RetryPolicy, Route, RouteId,
-    Target, TargetId, TargetKind,
+    BatchLimits, CustomTarget, DeliverySettings, Detail, DetailType, EventBridgeTarget, Invocation,
+    LambdaFormat, LambdaTarget, OnFailure, Ordering, RetryPolicy, Route, RouteId, Target, TargetId,
+    TargetKind,
 };
 pub use table::{RouteTable, RouteTableBuilder};
 

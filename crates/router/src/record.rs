@@ -86,7 +86,10 @@ impl RecordView {
 
     /// The view document.
     pub fn view(&self) -> &Value {
-        &self.doc.as_array().expect("record view is a one-element array")[0]
+        &self
+            .doc
+            .as_array()
+            .expect("record view is a one-element array")[0]
     }
 
     /// The topic, or `""` when the view has none.

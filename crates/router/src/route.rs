@@ -151,10 +151,9 @@ impl DetailType {
     pub fn resolve<'a>(&'a self, record: &'a RecordView) -> Option<&'a str> {
         match self {
             DetailType::Constant(s) => Some(s),
-            DetailType::Path { query, .. } => query
-                .query(record.view())
-                .first()
-                .and_then(Value::as_str),
+            DetailType::Path { query, .. } => {
+                query.query(record.view()).first().and_then(Value::as_str)
+            }
         }
     }
 }

@@ -149,7 +149,9 @@ impl RouteTableBuilder {
                 .and_then(|i| source.value["routes"][i]["name"].as_str())
                 .map(str::to_owned);
             let field = match index {
-                Some(i) => e.path[format!("routes[{i}]").len()..].trim_start_matches('.').to_owned(),
+                Some(i) => e.path[format!("routes[{i}]").len()..]
+                    .trim_start_matches('.')
+                    .to_owned(),
                 None => e.path.clone(),
             };
             self.errors.push(RouteError {
@@ -185,7 +187,11 @@ impl RouteTableBuilder {
             let prefix = format!("routes[{i}]");
             let name = value.get("name").and_then(Value::as_str).map(str::to_owned);
             let at = |field: &str| {
-                let full = if field.is_empty() { prefix.clone() } else { format!("{prefix}.{field}") };
+                let full = if field.is_empty() {
+                    prefix.clone()
+                } else {
+                    format!("{prefix}.{field}")
+                };
                 source.position(&full)
             };
             // Report every field error, not only serde's first: drop the offending field and
@@ -204,9 +210,9 @@ impl RouteTableBuilder {
                     Err(e) => {
                         let field = serde_field_path(&e.path().to_string());
                         let message = e.into_inner().to_string();
-                        let missing_removed = removed
-                            .iter()
-                            .any(|r| message.contains(&format!("missing field `{}`", last_segment(r))));
+                        let missing_removed = removed.iter().any(|r| {
+                            message.contains(&format!("missing field `{}`", last_segment(r)))
+                        });
                         if !missing_removed {
                             let (line, column) = at(&field);
                             self.errors.push(RouteError {
@@ -222,7 +228,9 @@ impl RouteTableBuilder {
                         attempts += 1;
                         if missing_removed || attempts > 50 || !remove_field(&mut value, &field) {
                             // Still register the name, so duplicates are reported.
-                            if let Some(e) = name.as_deref().and_then(|n| self.check_name(file, n, &at)) {
+                            if let Some(e) =
+                                name.as_deref().and_then(|n| self.check_name(file, n, &at))
+                            {
                                 self.errors.push(e);
                             }
                             break;
@@ -282,7 +290,11 @@ impl RouteTableBuilder {
                 hint: Some("route names are unique across all route files".into()),
             });
         }
-        let place = if line > 0 { format!("{file}:{line}") } else { file.to_owned() };
+        let place = if line > 0 {
+            format!("{file}:{line}")
+        } else {
+            file.to_owned()
+        };
         self.names.insert(name.to_owned(), place);
         None
     }
@@ -349,13 +361,19 @@ fn remove_field(value: &mut Value, path: &str) -> bool {
             }
         }
         for index in parts {
-            match index.trim_end_matches(']').parse::<usize>().ok().and_then(|i| node.get_mut(i)) {
+            match index
+                .trim_end_matches(']')
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| node.get_mut(i))
+            {
                 Some(next) => node = next,
                 None => return false,
             }
         }
     }
-    node.as_object_mut().is_some_and(|m| m.remove(last).is_some())
+    node.as_object_mut()
+        .is_some_and(|m| m.remove(last).is_some())
 }
 
 /// `routes[3].x` → 3.
@@ -366,5 +384,9 @@ fn route_index(path: &str) -> Option<usize> {
 
 /// `serde_path_to_error` writes `targets[0].lambda.x`; `.` alone means the root.
 fn serde_field_path(path: &str) -> String {
-    if path == "." { String::new() } else { path.to_owned() }
+    if path == "." {
+        String::new()
+    } else {
+        path.to_owned()
+    }
 }

@@ -24,7 +24,9 @@ fn build(files: &[(&str, &str)]) -> Result<RouteTable, String> {
 }
 
 fn record(topic: &str, value: Value) -> RecordView {
-    RecordView::from_view(json!({"topic": topic, "partition": 0, "offset": 0, "headers": {}, "value": value}))
+    RecordView::from_view(
+        json!({"topic": topic, "partition": 0, "offset": 0, "headers": {}, "value": value}),
+    )
 }
 
 fn matched_names(table: &RouteTable, record: &RecordView) -> Vec<String> {
@@ -34,9 +36,18 @@ fn matched_names(table: &RouteTable, record: &RecordView) -> Vec<String> {
 }
 
 const EXAMPLES: [(&str, &str); 3] = [
-    ("routes/orders.yaml", include_str!("../../../routes/orders.yaml")),
-    ("routes/iot-telemetry.yaml", include_str!("../../../routes/iot-telemetry.yaml")),
-    ("routes/tenants.json", include_str!("../../../routes/tenants.json")),
+    (
+        "routes/orders.yaml",
+        include_str!("../../../routes/orders.yaml"),
+    ),
+    (
+        "routes/iot-telemetry.yaml",
+        include_str!("../../../routes/iot-telemetry.yaml"),
+    ),
+    (
+        "routes/tenants.json",
+        include_str!("../../../routes/tenants.json"),
+    ),
 ];
 
 #[test]
@@ -45,12 +56,21 @@ fn example_route_files_load_and_route() {
     assert_eq!(table.routes().len(), 4);
     assert_eq!(table.topics(), ["orders", "telemetry", "tenant-events"]);
     let big = record("orders", json!({"amount": 250, "status": "placed"}));
-    assert_eq!(matched_names(&table, &big), ["order-fraud-check", "order-audit"]);
+    assert_eq!(
+        matched_names(&table, &big),
+        ["order-fraud-check", "order-audit"]
+    );
     let small = record("orders", json!({"amount": 20, "status": "placed"}));
     assert_eq!(matched_names(&table, &small), ["order-audit"]);
-    let hot = record("telemetry", json!({"source_ip": "10.20.3.4", "temperature_c": 91.5}));
+    let hot = record(
+        "telemetry",
+        json!({"source_ip": "10.20.3.4", "temperature_c": 91.5}),
+    );
     assert_eq!(matched_names(&table, &hot), ["telemetry-alerts"]);
-    let elsewhere = record("telemetry", json!({"source_ip": "10.21.3.4", "temperature_c": 91.5}));
+    let elsewhere = record(
+        "telemetry",
+        json!({"source_ip": "10.21.3.4", "temperature_c": 91.5}),
+    );
     assert!(matched_names(&table, &elsewhere).is_empty());
     let vibration = record(
         "telemetry",
@@ -79,7 +99,9 @@ fn defaults_overrides_and_names() {
     assert_eq!(fraud.delivery.batch.max_records.get(), 50);
     assert_eq!(fraud.delivery.batch.max_bytes.get(), 6 * 1024 * 1024);
     assert_eq!(fraud.delivery.retry.max_attempts.get(), 4);
-    let TargetKind::Lambda(l) = &fraud.kind else { panic!("lambda expected") };
+    let TargetKind::Lambda(l) = &fraud.kind else {
+        panic!("lambda expected")
+    };
     assert_eq!(l.function, "fraud-check");
     let audit = &table.targets()[1];
     assert_eq!(audit.delivery.ordering, Ordering::Partition);
@@ -87,12 +109,22 @@ fn defaults_overrides_and_names() {
     assert_eq!(audit.delivery.retry.max_attempts.get(), 6);
     assert_eq!(audit.delivery.on_failure, OnFailure::Dlq);
     let alerts = &table.targets()[2];
-    let TargetKind::Lambda(l) = &alerts.kind else { panic!("lambda expected") };
+    let TargetKind::Lambda(l) = &alerts.kind else {
+        panic!("lambda expected")
+    };
     assert_eq!(l.invocation, Invocation::Async);
-    assert_eq!(alerts.delivery.retry.max_record_age, Some(std::time::Duration::from_secs(600)));
+    assert_eq!(
+        alerts.delivery.retry.max_record_age,
+        Some(std::time::Duration::from_secs(600))
+    );
     let tenant_sync = &table.targets()[3];
-    let TargetKind::Lambda(l) = &tenant_sync.kind else { panic!("lambda expected") };
-    assert_eq!(l.function, "arn:aws:lambda:us-east-1:123456789012:function:tenant-sync");
+    let TargetKind::Lambda(l) = &tenant_sync.kind else {
+        panic!("lambda expected")
+    };
+    assert_eq!(
+        l.function,
+        "arn:aws:lambda:us-east-1:123456789012:function:tenant-sync"
+    );
     assert_eq!(l.qualifier.as_deref(), Some("live"));
 }
 
@@ -100,7 +132,9 @@ fn defaults_overrides_and_names() {
 fn env_references_are_substituted() {
     let text = "routes:\n  - name: r\n    topics: [t]\n    targets:\n      - lambda:\n          function: fn-${STAGE}\n";
     let table = build(&[("r.yaml", text)]).unwrap();
-    let TargetKind::Lambda(l) = &table.targets()[0].kind else { panic!() };
+    let TargetKind::Lambda(l) = &table.targets()[0].kind else {
+        panic!()
+    };
     assert_eq!(l.function, "fn-prod");
 }
 
@@ -159,10 +193,18 @@ routes/broken.yaml:20:5: route `bad-one` field `name`: route name `bad-one` is a
 fn unknown_fields_are_errors_with_their_place() {
     let text = "routes:\n  - name: r\n    topics: [t]\n    targets:\n      - eventbridge:\n          bus: b\n          source: s\n          detail_type: T\n          colour: blue\n";
     let err = build(&[("r.yaml", text)]).unwrap_err();
-    assert!(err.starts_with("r.yaml:9:11: route `r` field `targets[0].eventbridge.colour`: unknown field `colour`"), "{err}");
+    assert!(
+        err.starts_with(
+            "r.yaml:9:11: route `r` field `targets[0].eventbridge.colour`: unknown field `colour`"
+        ),
+        "{err}"
+    );
     let text = "routes:\n  - name: r\n    topic: [t]\n    targets: []\n";
     let err = build(&[("r.yaml", text)]).unwrap_err();
-    assert!(err.starts_with("r.yaml:3:5: route `r` field `topic`: unknown field `topic`"), "{err}");
+    assert!(
+        err.starts_with("r.yaml:3:5: route `r` field `topic`: unknown field `topic`"),
+        "{err}"
+    );
     let err = build(&[("r.yaml", "rotues: []\n")]).unwrap_err();
     assert!(err.contains("unknown field `rotues`"), "{err}");
 }
@@ -180,34 +222,101 @@ fn duplicate_route_names_across_files() {
 #[test]
 fn delivery_settings_are_checked() {
     let cases = [
-        ("{lambda: {function: f, delivery: {batch: {max_records: 0}}}}", "max_records 0 is outside 1–10000"),
-        ("{eventbridge: {bus: b, source: s, detail_type: T, delivery: {batch: {max_records: 11}}}}", "max_records 11 is outside 1–10"),
-        ("{lambda: {function: f, invocation: async, delivery: {batch: {max_bytes: 2MB}}}}", "max_bytes 2097152 is outside 1–1048576"),
-        ("{lambda: {function: f, delivery: {batch: {max_bytes: 3GB}}}}", "unknown size unit `GB`"),
-        ("{lambda: {function: f, delivery: {batch: {max_wait: 10m}}}}", "max_wait is at most 300s"),
-        ("{lambda: {function: f, delivery: {batch: {max_wait: soon}}}}", "`soon` is not a duration"),
-        ("{lambda: {function: f, delivery: {retry: {max_attempts: 0}}}}", "max_attempts 0 is outside 1–1000"),
-        ("{lambda: {function: f, delivery: {retry: {multiplier: 0.5}}}}", "multiplier 0.5 is outside 1.0–10.0"),
-        ("{lambda: {function: f, delivery: {retry: {initial_backoff: 1m, max_backoff: 1s}}}}", "larger than max_backoff"),
-        ("{lambda: {function: f, delivery: {concurrency: 8}}}", "concurrency 8 with `ordering: partition`"),
-        ("{lambda: {function: f, delivery: {ordering: key, concurrency: 1000}}}", "concurrency 1000 is outside 1–256"),
-        ("{lambda: {function: f, delivery: {ordering: sideways}}}", "unknown variant `sideways`"),
-        ("{lambda: {function: 'bad name!'}}", "is not a valid function name"),
-        ("{lambda: {function: 'f:live', qualifier: v2}}", "the qualifier is given twice"),
-        ("{lambda: {function: 'f', qualifier: 'v.2'}}", "is not a version or alias"),
-        ("{lambda: {function: 'arn:aws:s3:::bucket'}}", "is not a Lambda function ARN"),
-        ("{lambda: {function: f, endpoint_url: 'localhost:9000'}}", "is not an http(s) URL"),
-        ("{eventbridge: {bus: 'arn:aws:events:us-east-1:1:rule/x', source: s, detail_type: T}}", "is not an event bus ARN"),
-        ("{eventbridge: {bus: 'my bus', source: s, detail_type: T}}", "is not a valid event bus name"),
-        ("{eventbridge: {bus: b, source: s, detail_type: {path: '$.['}}}", "invalid JSONPath"),
-        ("{eventbridge: {bus: b, source: s, detail_type: T, resources: [x]}}", "is not an ARN"),
+        (
+            "{lambda: {function: f, delivery: {batch: {max_records: 0}}}}",
+            "max_records 0 is outside 1–10000",
+        ),
+        (
+            "{eventbridge: {bus: b, source: s, detail_type: T, delivery: {batch: {max_records: 11}}}}",
+            "max_records 11 is outside 1–10",
+        ),
+        (
+            "{lambda: {function: f, invocation: async, delivery: {batch: {max_bytes: 2MB}}}}",
+            "max_bytes 2097152 is outside 1–1048576",
+        ),
+        (
+            "{lambda: {function: f, delivery: {batch: {max_bytes: 3GB}}}}",
+            "unknown size unit `GB`",
+        ),
+        (
+            "{lambda: {function: f, delivery: {batch: {max_wait: 10m}}}}",
+            "max_wait is at most 300s",
+        ),
+        (
+            "{lambda: {function: f, delivery: {batch: {max_wait: soon}}}}",
+            "`soon` is not a duration",
+        ),
+        (
+            "{lambda: {function: f, delivery: {retry: {max_attempts: 0}}}}",
+            "max_attempts 0 is outside 1–1000",
+        ),
+        (
+            "{lambda: {function: f, delivery: {retry: {multiplier: 0.5}}}}",
+            "multiplier 0.5 is outside 1.0–10.0",
+        ),
+        (
+            "{lambda: {function: f, delivery: {retry: {initial_backoff: 1m, max_backoff: 1s}}}}",
+            "larger than max_backoff",
+        ),
+        (
+            "{lambda: {function: f, delivery: {concurrency: 8}}}",
+            "concurrency 8 with `ordering: partition`",
+        ),
+        (
+            "{lambda: {function: f, delivery: {ordering: key, concurrency: 1000}}}",
+            "concurrency 1000 is outside 1–256",
+        ),
+        (
+            "{lambda: {function: f, delivery: {ordering: sideways}}}",
+            "unknown variant `sideways`",
+        ),
+        (
+            "{lambda: {function: 'bad name!'}}",
+            "is not a valid function name",
+        ),
+        (
+            "{lambda: {function: 'f:live', qualifier: v2}}",
+            "the qualifier is given twice",
+        ),
+        (
+            "{lambda: {function: 'f', qualifier: 'v.2'}}",
+            "is not a version or alias",
+        ),
+        (
+            "{lambda: {function: 'arn:aws:s3:::bucket'}}",
+            "is not a Lambda function ARN",
+        ),
+        (
+            "{lambda: {function: f, endpoint_url: 'localhost:9000'}}",
+            "is not an http(s) URL",
+        ),
+        (
+            "{eventbridge: {bus: 'arn:aws:events:us-east-1:1:rule/x', source: s, detail_type: T}}",
+            "is not an event bus ARN",
+        ),
+        (
+            "{eventbridge: {bus: 'my bus', source: s, detail_type: T}}",
+            "is not a valid event bus name",
+        ),
+        (
+            "{eventbridge: {bus: b, source: s, detail_type: {path: '$.['}}}",
+            "invalid JSONPath",
+        ),
+        (
+            "{eventbridge: {bus: b, source: s, detail_type: T, resources: [x]}}",
+            "is not an ARN",
+        ),
         ("{kafka: {topic: x}}", "unknown variant `kafka`"),
         ("{custom: {name: c, kind: ''}}", "`kind` must not be empty"),
     ];
     for (target, expected) in cases {
-        let text = format!("routes:\n  - name: r\n    topics: [t]\n    targets:\n      - {target}\n");
+        let text =
+            format!("routes:\n  - name: r\n    topics: [t]\n    targets:\n      - {target}\n");
         let err = build(&[("r.yaml", &text)]).expect_err(target);
-        assert!(err.contains(expected), "{target}: expected `{expected}` in:\n{err}");
+        assert!(
+            err.contains(expected),
+            "{target}: expected `{expected}` in:\n{err}"
+        );
     }
 }
 
@@ -215,10 +324,19 @@ fn delivery_settings_are_checked() {
 fn bad_topics_names_and_target_names() {
     let text = "routes:\n  - name: 'no spaces'\n    topics: [t, 'a/b', t]\n    targets: [{lambda: {function: f}}, {lambda: {function: f}}]\n";
     let err = build(&[("r.yaml", text)]).unwrap_err();
-    assert!(err.contains("`no spaces` is not a valid route name"), "{err}");
-    assert!(err.contains("`a/b` is not a legal Kafka topic name"), "{err}");
+    assert!(
+        err.contains("`no spaces` is not a valid route name"),
+        "{err}"
+    );
+    assert!(
+        err.contains("`a/b` is not a legal Kafka topic name"),
+        "{err}"
+    );
     assert!(err.contains("topic `t` is listed twice"), "{err}");
-    assert!(err.contains("target name `f` is used twice in this route"), "{err}");
+    assert!(
+        err.contains("target name `f` is used twice in this route"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -226,7 +344,10 @@ fn yaml_syntax_errors_name_the_place() {
     let err = build(&[("r.yaml", "routes:\n  - name: [unclosed\n")]).unwrap_err();
     assert!(err.starts_with("r.yaml:3:1: not valid YAML/JSON"), "{err}");
     let err = build(&[("r.yaml", "routes: []\nroutes: []\n")]).unwrap_err();
-    assert!(err.contains("r.yaml:2:1: field `routes`: duplicate key `routes`"), "{err}");
+    assert!(
+        err.contains("r.yaml:2:1: field `routes`: duplicate key `routes`"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -237,7 +358,10 @@ fn pattern_filters_accept_json_text_and_report_pattern_paths() {
     assert!(matched_names(&table, &record("t", json!({"a": 2}))).is_empty());
     let bad = "routes:\n  - name: r\n    topics: [t]\n    filters: [{pattern: {value: {a: 1}}}]\n    targets: [{lambda: {function: f}}]\n";
     let err = build(&[("r.yaml", bad)]).unwrap_err();
-    assert!(err.contains("field `filters[0].pattern`: at $.value.a"), "{err}");
+    assert!(
+        err.contains("field `filters[0].pattern`: at $.value.a"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -251,9 +375,14 @@ fn routes_built_in_code() {
     let mut builder = RouteTable::builder();
     builder.add_route(&cfg);
     let table = builder.build().unwrap();
-    assert_eq!(matched_names(&table, &record("t", json!({"n": 2}))), ["in-code"]);
+    assert_eq!(
+        matched_names(&table, &record("t", json!({"n": 2}))),
+        ["in-code"]
+    );
     assert!(matched_names(&table, &record("u", json!({"n": 2}))).is_empty());
-    let TargetKind::Custom(c) = &table.targets()[0].kind else { panic!() };
+    let TargetKind::Custom(c) = &table.targets()[0].kind else {
+        panic!()
+    };
     assert_eq!(c.settings, json!({"path": "/tmp/x"}));
 }
 
@@ -317,7 +446,11 @@ fn arb_field_value() -> impl Strategy<Value = Value> {
 fn arb_record() -> impl Strategy<Value = RecordView> {
     (
         prop::sample::select(TOPICS.to_vec()),
-        prop::collection::btree_map(prop::sample::select(vec!["f", "g", "h"]), arb_field_value(), 0..3),
+        prop::collection::btree_map(
+            prop::sample::select(vec!["f", "g", "h"]),
+            arb_field_value(),
+            0..3,
+        ),
     )
         .prop_map(|(topic, fields)| record(topic, json!(fields)))
 }

@@ -101,7 +101,11 @@ impl<'input> Reader<'_, 'input> {
                 Event::DocumentStart(_) => {
                     documents += 1;
                     if documents > 1 {
-                        self.error("", pos(&span), "a route file holds one YAML document; found more".into());
+                        self.error(
+                            "",
+                            pos(&span),
+                            "a route file holds one YAML document; found more".into(),
+                        );
                     }
                     let (first, span) = self.next()?;
                     let node = self.node(first, span, &mut String::new())?;
@@ -114,7 +118,12 @@ impl<'input> Reader<'_, 'input> {
         }
     }
 
-    fn node(&mut self, event: Event<'input>, span: Span, path: &mut String) -> Result<Value, ScanError> {
+    fn node(
+        &mut self,
+        event: Event<'input>,
+        span: Span,
+        path: &mut String,
+    ) -> Result<Value, ScanError> {
         let at = pos(&span);
         self.source.positions.entry(path.clone()).or_insert(at);
         Ok(match event {
@@ -156,7 +165,11 @@ impl<'input> Reader<'_, 'input> {
                         Event::MappingEnd => break,
                         Event::Scalar(text, ..) => text.into_owned(),
                         other => {
-                            self.error(path, pos(&key_span), "mapping keys must be plain strings".into());
+                            self.error(
+                                path,
+                                pos(&key_span),
+                                "mapping keys must be plain strings".into(),
+                            );
                             self.node(other, key_span, &mut String::from("#key"))?;
                             let (value, span) = self.next()?;
                             self.node(value, span, &mut String::from("#key"))?;
@@ -181,7 +194,11 @@ impl<'input> Reader<'_, 'input> {
                 Value::Object(map)
             }
             Event::Alias(_) => {
-                self.error(path, at, "YAML aliases (`*name`) are not supported; write the value out".into());
+                self.error(
+                    path,
+                    at,
+                    "YAML aliases (`*name`) are not supported; write the value out".into(),
+                );
                 Value::Null
             }
             other => {
@@ -295,8 +312,16 @@ mod tests {
         assert_eq!(substitute("${MISSING:-dev}-x", &env).unwrap(), "dev-x");
         assert_eq!(substitute("$${STAGE}", &env).unwrap(), "${STAGE}");
         assert_eq!(substitute("$.value", &env).unwrap(), "$.value");
-        assert!(substitute("${MISSING}", &env).unwrap_err().contains("`MISSING` is not set"));
-        assert!(substitute("${STAGE", &env).unwrap_err().contains("unclosed"));
+        assert!(
+            substitute("${MISSING}", &env)
+                .unwrap_err()
+                .contains("`MISSING` is not set")
+        );
+        assert!(
+            substitute("${STAGE", &env)
+                .unwrap_err()
+                .contains("unclosed")
+        );
         assert!(substitute("${1X}", &env).is_err());
     }
 
@@ -305,7 +330,10 @@ mod tests {
         let err = load_source("a: ${NOPE}\nb: [1, 2\n", &env).unwrap_err();
         assert!(err.message.contains("not valid YAML"), "{err:?}");
         let errs = load_source("a: x\nb: ${NOPE}\n", &env).unwrap().errors;
-        assert_eq!((errs[0].line, errs[0].column, errs[0].path.as_str()), (2, 4, "b"));
+        assert_eq!(
+            (errs[0].line, errs[0].column, errs[0].path.as_str()),
+            (2, 4, "b")
+        );
         let errs = load_source("a: 1\na: 2\n", &env).unwrap().errors;
         assert!(errs[0].message.contains("duplicate key"));
     }

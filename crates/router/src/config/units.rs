@@ -60,7 +60,11 @@ mod tests {
         assert_eq!(parse_byte_size("262144"), Ok(262_144));
         assert_eq!(parse_byte_size("256KB"), Ok(262_144));
         assert_eq!(parse_byte_size("6 MiB"), Ok(6 * 1024 * 1024));
-        assert!(parse_byte_size("6GB").unwrap_err().contains("unknown size unit"));
+        assert!(
+            parse_byte_size("6GB")
+                .unwrap_err()
+                .contains("unknown size unit")
+        );
         assert!(parse_byte_size("lots").is_err());
     }
 }

@@ -240,7 +240,10 @@ impl Compiler {
                 Value::Object(map) => branches.push(self.object(map, &item_at, true)),
                 other => self.problem(
                     &item_at,
-                    format!("each `$or` element must be a pattern object, found {}", kind(other)),
+                    format!(
+                        "each `$or` element must be a pattern object, found {}",
+                        kind(other)
+                    ),
                 ),
             }
         }

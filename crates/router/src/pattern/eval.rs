@@ -17,7 +17,9 @@ use super::numeric::numbers_equal;
 pub(crate) fn any_alternative(alternatives: &[Node], value: Option<&Value>) -> bool {
     let mut saw_object = false;
     let matched = any_object(value, &mut saw_object, &mut |object| {
-        alternatives.iter().any(|node| node_matches(node, Some(object)))
+        alternatives
+            .iter()
+            .any(|node| node_matches(node, Some(object)))
     });
     // No object to look into (missing, scalar, empty array): every field of
     // the nested pattern is missing, which only `exists: false` accepts.
@@ -46,10 +48,12 @@ fn node_matches(node: &Node, object: Option<&Map<String, Value>>) -> bool {
     node.fields
         .iter()
         .all(|field| field_matches(field, object.and_then(|o| o.get(&field.name))))
-        && node
-            .ors
-            .iter()
-            .all(|group| group.branches.iter().any(|branch| node_matches(branch, object)))
+        && node.ors.iter().all(|group| {
+            group
+                .branches
+                .iter()
+                .any(|branch| node_matches(branch, object))
+        })
 }
 
 fn field_matches(field: &Field, value: Option<&Value>) -> bool {
@@ -91,7 +95,9 @@ where
 fn scalar_matches(cond: &Cond, value: &Value) -> bool {
     match cond {
         Cond::Equals(literal) => literal_matches(literal, value),
-        Cond::Prefix(prefix) => value.as_str().is_some_and(|s| s.starts_with(prefix.as_str())),
+        Cond::Prefix(prefix) => value
+            .as_str()
+            .is_some_and(|s| s.starts_with(prefix.as_str())),
         Cond::PrefixIgnoreCase(prefix) => value.as_str().is_some_and(|s| prefix.is_prefix_of(s)),
         Cond::Suffix(suffix) => value.as_str().is_some_and(|s| s.ends_with(suffix.as_str())),
         Cond::SuffixIgnoreCase(suffix) => value.as_str().is_some_and(|s| suffix.is_suffix_of(s)),

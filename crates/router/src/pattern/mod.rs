@@ -85,7 +85,7 @@ pub struct Pattern {
     /// Alternatives at the root: the event matches if any of them matches.
     /// There is more than one only when a top-level `$or` had to be merged.
     roots: Vec<Node>,
-    /// Every leaf path, in pattern order, without duplicates.
+    /// Every leaf path, without duplicates.
     paths: Vec<Vec<String>>,
 }
 
@@ -96,7 +96,8 @@ impl Pattern {
     /// just the first one.
     pub fn new(pattern: &Value) -> Result<Pattern, PatternError> {
         let compiled = compile::compile(pattern).map_err(PatternError::from_problems)?;
-        let roots = normalize::normalize_root(compiled.root).map_err(PatternError::from_problems)?;
+        let roots =
+            normalize::normalize_root(compiled.root).map_err(PatternError::from_problems)?;
         Ok(Pattern {
             roots,
             paths: compiled.paths,
@@ -126,7 +127,7 @@ impl Pattern {
 
     /// Returns the field paths this pattern reads, such as
     /// `["value", "amount"]`: every leaf path, those under `$or` included,
-    /// in the order they appear in the pattern, each once.
+    /// each once, in the order the pattern's JSON objects list their keys.
     pub fn field_paths(&self) -> Vec<Vec<String>> {
         self.paths.clone()
     }

@@ -69,8 +69,20 @@ impl NumericRange {
         let Some(x) = value.as_f64() else {
             return false;
         };
-        let above = self.lower.is_none_or(|b| if b.inclusive { x >= b.value } else { x > b.value });
-        let below = self.upper.is_none_or(|b| if b.inclusive { x <= b.value } else { x < b.value });
+        let above = self.lower.is_none_or(|b| {
+            if b.inclusive {
+                x >= b.value
+            } else {
+                x > b.value
+            }
+        });
+        let below = self.upper.is_none_or(|b| {
+            if b.inclusive {
+                x <= b.value
+            } else {
+                x < b.value
+            }
+        });
         above && below
     }
 }
@@ -87,7 +99,8 @@ pub(crate) enum Cidr {
 impl Cidr {
     /// Parses `address/prefix-length`, IPv4 or IPv6.
     pub(crate) fn parse(text: &str) -> Result<Cidr, String> {
-        const FORM: &str = "expected `address/prefix-length` such as \"10.0.0.0/24\" or \"2001:db8::/32\"";
+        const FORM: &str =
+            "expected `address/prefix-length` such as \"10.0.0.0/24\" or \"2001:db8::/32\"";
         let Some((address, length)) = text.split_once('/') else {
             return Err(format!("{text:?} has no `/`; {FORM}"));
         };
@@ -106,11 +119,17 @@ impl Cidr {
         let cidr = match address {
             IpAddr::V4(a) => {
                 let mask = u32::MAX.checked_shl(32 - bits).unwrap_or(0);
-                Cidr::V4 { network: u32::from(a), mask }
+                Cidr::V4 {
+                    network: u32::from(a),
+                    mask,
+                }
             }
             IpAddr::V6(a) => {
                 let mask = u128::MAX.checked_shl(128 - bits).unwrap_or(0);
-                Cidr::V6 { network: u128::from(a), mask }
+                Cidr::V6 {
+                    network: u128::from(a),
+                    mask,
+                }
             }
         };
         if let Some(network) = cidr.host_bits_cleared() {

@@ -48,7 +48,10 @@ pub(crate) fn operator(map: &Map<String, Value>, at: &str) -> Result<Cond, Probl
         (Some((name, operand)), 1) => one_operator(name, operand, at),
         (None, _) => Err(problem(
             at,
-            format!("empty operator object; use one of: {}", OPERATORS.join(", ")),
+            format!(
+                "empty operator object; use one of: {}",
+                OPERATORS.join(", ")
+            ),
         )),
         _ => {
             let names: Vec<String> = map.keys().map(|k| format!("`{k}`")).collect();
@@ -116,7 +119,10 @@ fn unknown_operator(name: &str, allowed: &[&str]) -> String {
         .min_by_key(|known| edit_distance(name, known))
         .map(|known| format!(" (did you mean `{known}`?)"))
         .unwrap_or_default();
-    format!("unknown operator `{name}`{hint}; allowed: {}", allowed.join(", "))
+    format!(
+        "unknown operator `{name}`{hint}; allowed: {}",
+        allowed.join(", ")
+    )
 }
 
 fn string_operand<'a>(operator: &str, operand: &'a Value, at: &str) -> Result<&'a str, Problems> {
@@ -131,9 +137,7 @@ fn string_operand<'a>(operator: &str, operand: &'a Value, at: &str) -> Result<&'
 
 /// `{"equals-ignore-case": "x"}` under `prefix` or `suffix`.
 fn ignore_case_form(operator: &str, operand: &Value, at: &str) -> Result<Folded, Problems> {
-    let form = format!(
-        "`{operator}` takes a string or {{\"equals-ignore-case\": \"...\"}}"
-    );
+    let form = format!("`{operator}` takes a string or {{\"equals-ignore-case\": \"...\"}}");
     let Value::Object(map) = operand else {
         return Err(problem(at, format!("{form}, found {}", kind(operand))));
     };
@@ -203,14 +207,18 @@ fn anything_but_list(items: &[Value], at: &str) -> Result<AnythingBut, Problems>
         if !item.is_string() && !item.is_number() {
             problems.extend(problem(
                 &path::index(at, i),
-                format!("`anything-but` lists take strings or numbers, found {}", kind(item)),
+                format!(
+                    "`anything-but` lists take strings or numbers, found {}",
+                    kind(item)
+                ),
             ));
         }
     }
     if problems.is_empty() {
         problems.extend(problem(
             at,
-            "`anything-but` list mixes strings and numbers; use only strings or only numbers".to_owned(),
+            "`anything-but` list mixes strings and numbers; use only strings or only numbers"
+                .to_owned(),
         ));
     }
     Err(problems)
@@ -254,7 +262,10 @@ fn anything_but_object(map: &Map<String, Value>, at: &str) -> Result<AnythingBut
                     Value::String(s) => values.push((item_at, s.as_str())),
                     other => problems.extend(problem(
                         &item_at,
-                        format!("`anything-but` `{name}` values must be strings, found {}", kind(other)),
+                        format!(
+                            "`anything-but` `{name}` values must be strings, found {}",
+                            kind(other)
+                        ),
                     )),
                 }
             }
@@ -288,7 +299,9 @@ fn anything_but_object(map: &Map<String, Value>, at: &str) -> Result<AnythingBut
     let result = match name.as_str() {
         PREFIX => AnythingBut::Prefixes(owned.collect()),
         SUFFIX => AnythingBut::Suffixes(owned.collect()),
-        EQUALS_IGNORE_CASE => AnythingBut::IgnoreCase(values.iter().map(|(_, v)| Folded::new(v)).collect()),
+        EQUALS_IGNORE_CASE => {
+            AnythingBut::IgnoreCase(values.iter().map(|(_, v)| Folded::new(v)).collect())
+        }
         _ => {
             let mut globs = Vec::with_capacity(values.len());
             for (value_at, value) in &values {
@@ -300,7 +313,11 @@ fn anything_but_object(map: &Map<String, Value>, at: &str) -> Result<AnythingBut
             AnythingBut::Wildcards(globs)
         }
     };
-    if problems.is_empty() { Ok(result) } else { Err(problems) }
+    if problems.is_empty() {
+        Ok(result)
+    } else {
+        Err(problems)
+    }
 }
 
 const COMPARISONS: &str = "=, <, <=, >, >=";
@@ -310,8 +327,15 @@ const NUMERIC_FORM: &str = "`numeric` takes one comparison such as [\"<\", 10] o
 fn numeric_range(operand: &Value, at: &str) -> Result<NumericRange, Problems> {
     let items = match operand {
         Value::Array(items) if !items.is_empty() => items,
-        Value::Array(_) => return Err(problem(at, format!("{NUMERIC_FORM}; found an empty array"))),
-        other => return Err(problem(at, format!("{NUMERIC_FORM}; found {}", kind(other)))),
+        Value::Array(_) => {
+            return Err(problem(at, format!("{NUMERIC_FORM}; found an empty array")));
+        }
+        other => {
+            return Err(problem(
+                at,
+                format!("{NUMERIC_FORM}; found {}", kind(other)),
+            ));
+        }
     };
     let mut problems = Vec::new();
     let mut bounds: Vec<(&str, Option<f64>)> = Vec::new();
@@ -319,19 +343,28 @@ fn numeric_range(operand: &Value, at: &str) -> Result<NumericRange, Problems> {
         let op_at = path::index(at, pair * 2);
         let value_at = path::index(at, pair * 2 + 1);
         if pair >= 2 {
-            problems.extend(problem(&op_at, format!("too many elements; {NUMERIC_FORM}")));
+            problems.extend(problem(
+                &op_at,
+                format!("too many elements; {NUMERIC_FORM}"),
+            ));
             break;
         }
         let op = match &chunk[0] {
             Value::String(op) if ["=", "<", "<=", ">", ">="].contains(&op.as_str()) => op.as_str(),
             Value::String(op) => {
-                problems.extend(problem(&op_at, format!("unknown comparison `{op}`; allowed: {COMPARISONS}")));
+                problems.extend(problem(
+                    &op_at,
+                    format!("unknown comparison `{op}`; allowed: {COMPARISONS}"),
+                ));
                 continue;
             }
             other => {
                 problems.extend(problem(
                     &op_at,
-                    format!("expected a comparison ({COMPARISONS}), found {}", kind(other)),
+                    format!(
+                        "expected a comparison ({COMPARISONS}), found {}",
+                        kind(other)
+                    ),
                 ));
                 continue;
             }
@@ -352,7 +385,10 @@ fn numeric_range(operand: &Value, at: &str) -> Result<NumericRange, Problems> {
                 None
             }
             None => {
-                problems.extend(problem(&op_at, format!("`{op}` needs a number after it; {NUMERIC_FORM}")));
+                problems.extend(problem(
+                    &op_at,
+                    format!("`{op}` needs a number after it; {NUMERIC_FORM}"),
+                ));
                 None
             }
         };
@@ -375,7 +411,10 @@ fn numeric_range(operand: &Value, at: &str) -> Result<NumericRange, Problems> {
     if !problems.is_empty() {
         return Err(problems);
     }
-    let mut range = NumericRange { lower: None, upper: None };
+    let mut range = NumericRange {
+        lower: None,
+        upper: None,
+    };
     for (op, value) in bounds {
         let Some(value) = value else { continue };
         let inclusive = op.contains('=');

@@ -9,6 +9,7 @@ use super::{MatchCase, check_matches};
 
 pub(super) const CASES_COUNT: usize = ARRAYS.len() + ARRAY_CONSISTENCY.len() + OR_AND_ARRAYS.len();
 
+#[rustfmt::skip]
 const ARRAYS: &[MatchCase] = &[
     ("event array matches if the intersection is non-empty", r#"{"resources":["arn:1","arn:2"]}"#, r#"{"resources":["arn:0","arn:2"]}"#, true),
     ("event array with no common element", r#"{"resources":["arn:1"]}"#, r#"{"resources":["arn:0","arn:2"]}"#, false),
@@ -24,6 +25,7 @@ const ARRAYS: &[MatchCase] = &[
     ("scalar elements beside objects are skipped", r#"{"a":{"b":[1]}}"#, r#"{"a":[5,{"b":1}]}"#, true),
 ];
 
+#[rustfmt::skip]
 const ARRAY_CONSISTENCY: &[MatchCase] = &[
     ("fields from one element match together", r#"{"items":{"sku":["A"],"qty":[2]}}"#, r#"{"items":[{"sku":"A","qty":2},{"sku":"B","qty":1}]}"#, true),
     ("fields from different elements never combine", r#"{"items":{"sku":["A"],"qty":[2]}}"#, r#"{"items":[{"sku":"A","qty":1},{"sku":"B","qty":2}]}"#, false),
@@ -39,6 +41,7 @@ const ARRAY_CONSISTENCY: &[MatchCase] = &[
     ("exists false under an empty array", r#"{"items":{"gift":[{"exists":false}]}}"#, r#"{"items":[]}"#, true),
 ];
 
+#[rustfmt::skip]
 const OR_AND_ARRAYS: &[MatchCase] = &[
     ("$or branch and sibling merge into one element", r#"{"items":{"qty":[2]},"$or":[{"items":{"sku":["A"]}},{"flag":[true]}]}"#, r#"{"items":[{"sku":"A","qty":1},{"sku":"B","qty":2}]}"#, false),
     ("$or branch and sibling in the same element", r#"{"items":{"qty":[2]},"$or":[{"items":{"sku":["A"]}},{"flag":[true]}]}"#, r#"{"items":[{"sku":"A","qty":2}]}"#, true),
@@ -85,7 +88,10 @@ fn or_expansion_has_a_budget() {
     let pattern = json!({"items": {"base": [0]}, "$or": branches(0)});
     let err = Pattern::new(&pattern).unwrap_err();
     let expected = format!("more than {MAX_ALTERNATIVES} combinations");
-    assert!(err.problems.iter().any(|p| p.message.contains(&expected)), "{err}");
+    assert!(
+        err.problems.iter().any(|p| p.message.contains(&expected)),
+        "{err}"
+    );
 }
 
 #[test]

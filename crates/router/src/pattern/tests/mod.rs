@@ -36,7 +36,12 @@ pub(super) fn check_matches(cases: &[MatchCase]) {
             ));
         }
     }
-    assert!(failures.is_empty(), "{} case(s) failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} case(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// `(rule, pattern, path of a reported problem, part of its message)`.
@@ -62,7 +67,12 @@ pub(super) fn check_invalid(cases: &[InvalidCase]) {
             }
         }
     }
-    assert!(failures.is_empty(), "{} case(s) failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} case(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// Counts the cases of every table, so the suite's size is visible.

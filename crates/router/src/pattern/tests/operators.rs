@@ -12,6 +12,7 @@ pub(super) const CASES_COUNT: usize = EXACT.len()
     + CIDR.len()
     + EXISTS.len();
 
+#[rustfmt::skip]
 const EXACT: &[MatchCase] = &[
     ("exact string equal matches", r#"{"source":["aws.ec2"]}"#, r#"{"source":"aws.ec2"}"#, true),
     ("exact string is case sensitive", r#"{"source":["aws.ec2"]}"#, r#"{"source":"AWS.EC2"}"#, false),
@@ -40,6 +41,7 @@ const EXACT: &[MatchCase] = &[
     ("unicode strings compare exactly", r#"{"city":["Zürich"]}"#, r#"{"city":"Zürich"}"#, true),
 ];
 
+#[rustfmt::skip]
 const NULL_AND_EMPTY: &[MatchCase] = &[
     ("null matches an explicit null", r#"{"r":[null]}"#, r#"{"r":null}"#, true),
     ("null does not match a missing field", r#"{"r":[null]}"#, r#"{}"#, false),
@@ -51,6 +53,7 @@ const NULL_AND_EMPTY: &[MatchCase] = &[
     ("empty string does not match a space", r#"{"v":[""]}"#, r#"{"v":" "}"#, false),
 ];
 
+#[rustfmt::skip]
 const PREFIX_SUFFIX: &[MatchCase] = &[
     ("prefix matches the start of a string", r#"{"time":[{"prefix":"2017-10-02"}]}"#, r#"{"time":"2017-10-02T18:43:48Z"}"#, true),
     ("prefix does not match elsewhere", r#"{"time":[{"prefix":"10-02"}]}"#, r#"{"time":"2017-10-02"}"#, false),
@@ -72,6 +75,7 @@ const PREFIX_SUFFIX: &[MatchCase] = &[
     ("suffix with equals-ignore-case, non-ASCII", r#"{"f":[{"suffix":{"equals-ignore-case":"ÉTÉ"}}]}"#, r#"{"f":"bel été"}"#, true),
 ];
 
+#[rustfmt::skip]
 const IGNORE_CASE: &[MatchCase] = &[
     ("equals-ignore-case matches any casing", r#"{"n":[{"equals-ignore-case":"alice"}]}"#, r#"{"n":"ALICE"}"#, true),
     ("equals-ignore-case mixed casing", r#"{"n":[{"equals-ignore-case":"AlIcE"}]}"#, r#"{"n":"aLiCe"}"#, true),
@@ -81,6 +85,7 @@ const IGNORE_CASE: &[MatchCase] = &[
     ("equals-ignore-case empty string", r#"{"n":[{"equals-ignore-case":""}]}"#, r#"{"n":""}"#, true),
 ];
 
+#[rustfmt::skip]
 const WILDCARD: &[MatchCase] = &[
     ("wildcard star matches any run", r#"{"s":[{"wildcard":"Simple*Service"}]}"#, r#"{"s":"SimpleQueueService"}"#, true),
     ("wildcard star matches an empty run", r#"{"s":[{"wildcard":"Simple*Service"}]}"#, r#"{"s":"SimpleService"}"#, true),
@@ -99,6 +104,7 @@ const WILDCARD: &[MatchCase] = &[
     ("wildcard with multi-byte characters", r#"{"p":[{"wildcard":"é*ü"}]}"#, r#"{"p":"éaü"}"#, true),
 ];
 
+#[rustfmt::skip]
 const ANYTHING_BUT: &[MatchCase] = &[
     ("anything-but string: other string", r#"{"s":[{"anything-but":"initializing"}]}"#, r#"{"s":"running"}"#, true),
     ("anything-but string: the excluded string", r#"{"s":[{"anything-but":"initializing"}]}"#, r#"{"s":"initializing"}"#, false),
@@ -132,6 +138,7 @@ const ANYTHING_BUT: &[MatchCase] = &[
     ("anything-but wildcard list", r#"{"p":[{"anything-but":{"wildcard":["*.png","*.jpg"]}}]}"#, r#"{"p":"a.jpg"}"#, false),
 ];
 
+#[rustfmt::skip]
 const NUMERIC: &[MatchCase] = &[
     ("numeric = equal", r#"{"x":[{"numeric":["=",3.018e2]}]}"#, r#"{"x":301.8}"#, true),
     ("numeric = not equal", r#"{"x":[{"numeric":["=",5]}]}"#, r#"{"x":5.000001}"#, false),
@@ -161,6 +168,7 @@ const NUMERIC: &[MatchCase] = &[
     ("numeric conditions in one array are ORed, none hold", r#"{"c":[{"numeric":["<",0]},{"numeric":[">",100]}]}"#, r#"{"c":50}"#, false),
 ];
 
+#[rustfmt::skip]
 const CIDR: &[MatchCase] = &[
     ("cidr IPv4 inside", r#"{"ip":[{"cidr":"10.0.0.0/24"}]}"#, r#"{"ip":"10.0.0.255"}"#, true),
     ("cidr IPv4 network address", r#"{"ip":[{"cidr":"10.0.0.0/24"}]}"#, r#"{"ip":"10.0.0.0"}"#, true),
@@ -179,6 +187,7 @@ const CIDR: &[MatchCase] = &[
     ("cidr only matches strings", r#"{"ip":[{"cidr":"10.0.0.0/8"}]}"#, r#"{"ip":167772161}"#, false),
 ];
 
+#[rustfmt::skip]
 const EXISTS: &[MatchCase] = &[
     ("exists true: field present", r#"{"c":[{"exists":true}]}"#, r#"{"c":5}"#, true),
     ("exists true: field missing", r#"{"c":[{"exists":true}]}"#, r#"{"d":5}"#, false),

@@ -7,6 +7,7 @@ use super::{MatchCase, check_matches};
 
 pub(super) const CASES_COUNT: usize = NESTING.len() + OR.len() + RECORD_VIEW.len();
 
+#[rustfmt::skip]
 const NESTING: &[MatchCase] = &[
     ("nested objects mirror the event", r#"{"detail":{"state":["running"]}}"#, r#"{"detail":{"state":"running"}}"#, true),
     ("nested objects mirror the event, other value", r#"{"detail":{"state":["running"]}}"#, r#"{"detail":{"state":"stopped"}}"#, false),
@@ -19,6 +20,7 @@ const NESTING: &[MatchCase] = &[
     ("empty field name is an ordinary name", r#"{"":["x"]}"#, r#"{"":"x"}"#, true),
 ];
 
+#[rustfmt::skip]
 const OR: &[MatchCase] = &[
     ("$or matches when the first branch matches", r#"{"$or":[{"a":[1]},{"b":[2]}]}"#, r#"{"a":1}"#, true),
     ("$or matches when the second branch matches", r#"{"$or":[{"a":[1]},{"b":[2]}]}"#, r#"{"b":2}"#, true),
@@ -40,6 +42,7 @@ const OR: &[MatchCase] = &[
 ];
 
 /// fanout's record view: `{"topic","partition","offset","timestamp","key","headers","value"}`.
+#[rustfmt::skip]
 const RECORD_VIEW: &[MatchCase] = &[
     (
         "record view: numeric on the value",
@@ -149,7 +152,9 @@ fn empty_object_is_rejected_at_every_level() {
     ] {
         let err = Pattern::new(&pattern).unwrap_err();
         assert!(
-            err.problems.iter().any(|p| p.path == path && p.message.contains("empty object")),
+            err.problems
+                .iter()
+                .any(|p| p.path == path && p.message.contains("empty object")),
             "{pattern}: {err}"
         );
     }
@@ -168,8 +173,16 @@ fn from_json_str_reports_syntax_errors_with_line_and_column() {
     assert_eq!(err.problems.len(), 1);
     let problem = &err.problems[0];
     assert_eq!(problem.path, "$");
-    assert!(problem.message.contains("line 2, column 11"), "{}", problem.message);
-    assert!(problem.message.contains("not valid JSON"), "{}", problem.message);
+    assert!(
+        problem.message.contains("line 2, column 11"),
+        "{}",
+        problem.message
+    );
+    assert!(
+        problem.message.contains("not valid JSON"),
+        "{}",
+        problem.message
+    );
 }
 
 #[test]
@@ -185,7 +198,12 @@ fn error_display_is_one_problem_per_line() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), err.problems.len(), "{text}");
     assert!(lines.contains(&"at $.a: empty array is not allowed; list at least one allowed value, e.g. [\"a\"] or [{\"exists\": true}]"), "{text}");
-    assert!(lines.iter().any(|l| l.starts_with("at $.b[0].prefx: unknown operator `prefx`")), "{text}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("at $.b[0].prefx: unknown operator `prefx`")),
+        "{text}"
+    );
 }
 
 #[test]
@@ -209,7 +227,16 @@ fn every_problem_is_reported_not_just_the_first() {
     .unwrap_err();
     let mut paths: Vec<&str> = err.problems.iter().map(|p| p.path.as_str()).collect();
     paths.sort_unstable();
-    assert_eq!(paths, ["$.a", "$.b", "$.c[0].numeric[1]", "$.d.e[0].cidr", "$['$or']"]);
+    assert_eq!(
+        paths,
+        [
+            "$.a",
+            "$.b",
+            "$.c[0].numeric[1]",
+            "$.d.e[0].cidr",
+            "$['$or']"
+        ]
+    );
 }
 
 #[test]

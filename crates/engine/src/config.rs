@@ -1,0 +1,304 @@
+//! The dispatcher configuration file (`fanout.yaml`): Kafka, the DLQ topic, the routes
+//! directory and engine limits. `${ENV}` references are substituted as in route files.
+
+use std::collections::BTreeMap;
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use fanout_router::config::{load_source, parse_byte_size, parse_duration};
+use serde::Deserialize;
+use serde_json::Value;
+
+/// The file as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DispatcherConfigFile {
+    /// Kafka connection and consumer group.
+    pub kafka: KafkaConfigFile,
+    /// Dead-letter queue.
+    pub dlq: DlqConfigFile,
+    /// Directory of route files (relative to the config file's directory), default `routes`.
+    #[serde(default)]
+    pub routes: Option<PathBuf>,
+    /// Engine limits and timings.
+    #[serde(default)]
+    pub engine: EngineConfigFile,
+}
+
+/// Kafka settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaConfigFile {
+    /// `host:port[,host:port…]`.
+    pub bootstrap_servers: String,
+    /// The one consumer group fanout uses.
+    pub group_id: String,
+    /// Any librdkafka property (e.g. `security.protocol: SASL_SSL`, `sasl.mechanism`,
+    /// `session.timeout.ms`), passed through to the consumer and the DLQ producer.
+    #[serde(default)]
+    pub properties: BTreeMap<String, Value>,
+}
+
+/// DLQ settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DlqConfigFile {
+    /// Topic that receives records whose delivery failed for good. It must exist.
+    pub topic: String,
+}
+
+/// Engine limits and timings; all optional.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineConfigFile {
+    /// How often finished offsets are committed (default `1s`).
+    pub commit_interval: Option<String>,
+    /// Records buffered or in flight per partition before it is paused (default 10000).
+    pub max_buffered_records: Option<usize>,
+    /// Bytes buffered or in flight per partition before it is paused (default `32MB`).
+    pub max_buffered_bytes: Option<Value>,
+    /// On shutdown, how long lanes may keep delivering what they hold (default `30s`).
+    pub drain_timeout: Option<String>,
+    /// On partition revoke, how long in-flight batches may finish (default `10s`).
+    pub revoke_timeout: Option<String>,
+    /// Longest time one delivery attempt may take before it counts as a timeout (default `60s`).
+    pub attempt_timeout: Option<String>,
+}
+
+/// The checked configuration the engine runs with.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// librdkafka properties for the consumer (bootstrap, group, passthrough).
+    pub kafka: BTreeMap<String, String>,
+    /// DLQ topic.
+    pub dlq_topic: String,
+    /// Commit period.
+    pub commit_interval: Duration,
+    /// Per-partition record cap.
+    pub max_buffered_records: NonZeroUsize,
+    /// Per-partition byte cap.
+    pub max_buffered_bytes: NonZeroUsize,
+    /// Shutdown drain deadline.
+    pub drain_timeout: Duration,
+    /// Revoke deadline.
+    pub revoke_timeout: Duration,
+    /// Per-attempt timeout.
+    pub attempt_timeout: Duration,
+}
+
+impl EngineConfig {
+    /// A configuration with default limits.
+    pub fn new(bootstrap_servers: &str, group_id: &str, dlq_topic: &str) -> EngineConfig {
+        let mut kafka = BTreeMap::new();
+        kafka.insert("bootstrap.servers".into(), bootstrap_servers.into());
+        kafka.insert("group.id".into(), group_id.into());
+        EngineConfig {
+            kafka,
+            dlq_topic: dlq_topic.into(),
+            commit_interval: Duration::from_secs(1),
+            max_buffered_records: NonZeroUsize::new(10_000).expect("non-zero"),
+            max_buffered_bytes: NonZeroUsize::new(32 << 20).expect("non-zero"),
+            drain_timeout: Duration::from_secs(30),
+            revoke_timeout: Duration::from_secs(10),
+            attempt_timeout: Duration::from_secs(60),
+        }
+    }
+
+    /// Sets a librdkafka property.
+    pub fn kafka_property(mut self, key: &str, value: &str) -> Self {
+        self.kafka.insert(key.into(), value.into());
+        self
+    }
+}
+
+/// A problem in the configuration file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{line}:{column}: {field}{sep}{message}", sep = if field.is_empty() { "" } else { ": " })]
+pub struct ConfigError {
+    /// The file.
+    pub file: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// Field path.
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// A loaded configuration: the engine settings and the routes directory.
+#[derive(Debug, Clone)]
+pub struct LoadedConfig {
+    /// Engine settings.
+    pub engine: EngineConfig,
+    /// Routes directory as written (relative paths are relative to the config file).
+    pub routes: PathBuf,
+}
+
+/// Parses and checks a configuration file's text; `env` resolves `${NAME}`.
+pub fn parse_config(
+    file: &str,
+    text: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<LoadedConfig, Vec<ConfigError>> {
+    let source = load_source(text, env).map_err(|e| {
+        vec![ConfigError {
+            file: file.into(),
+            line: e.line,
+            column: e.column,
+            field: e.path,
+            message: e.message,
+        }]
+    })?;
+    let error = |field: &str, message: String| {
+        let (line, column) = source.position(field);
+        ConfigError {
+            file: file.into(),
+            line,
+            column,
+            field: field.into(),
+            message,
+        }
+    };
+    let mut errors: Vec<ConfigError> = source
+        .errors
+        .iter()
+        .map(|e| error(&e.path, e.message.clone()))
+        .collect();
+    let cfg: DispatcherConfigFile = match serde_path_to_error::deserialize(&source.value) {
+        Ok(c) => c,
+        Err(e) => {
+            let path = e.path().to_string();
+            let path = if path == "." { String::new() } else { path };
+            errors.push(error(&path, e.into_inner().to_string()));
+            return Err(errors);
+        }
+    };
+    let mut engine = EngineConfig::new(
+        &cfg.kafka.bootstrap_servers,
+        &cfg.kafka.group_id,
+        &cfg.dlq.topic,
+    );
+    for (key, value) in &cfg.kafka.properties {
+        let text = match value {
+            Value::String(s) => s.clone(),
+            Value::Number(_) | Value::Bool(_) => value.to_string(),
+            other => {
+                errors.push(error(
+                    &format!("kafka.properties.{key}"),
+                    format!("librdkafka properties are strings, numbers or booleans, not {other}"),
+                ));
+                continue;
+            }
+        };
+        if matches!(
+            key.as_str(),
+            "enable.auto.commit" | "enable.auto.offset.store"
+        ) {
+            errors.push(error(
+                &format!("kafka.properties.{key}"),
+                format!("`{key}` is managed by fanout (offsets are committed only once delivered)"),
+            ));
+        }
+        engine.kafka.insert(key.clone(), text);
+    }
+    if cfg.dlq.topic.is_empty() {
+        errors.push(error("dlq.topic", "the DLQ topic must be named".into()));
+    }
+    let e = &cfg.engine;
+    let mut duration = |field: &str, text: &Option<String>, into: &mut Duration| {
+        if let Some(t) = text {
+            match parse_duration(t) {
+                Ok(d) => *into = d,
+                Err(m) => errors.push(error(&format!("engine.{field}"), m)),
+            }
+        }
+    };
+    duration(
+        "commit_interval",
+        &e.commit_interval,
+        &mut engine.commit_interval,
+    );
+    duration("drain_timeout", &e.drain_timeout, &mut engine.drain_timeout);
+    duration(
+        "revoke_timeout",
+        &e.revoke_timeout,
+        &mut engine.revoke_timeout,
+    );
+    duration(
+        "attempt_timeout",
+        &e.attempt_timeout,
+        &mut engine.attempt_timeout,
+    );
+    if let Some(n) = e.max_buffered_records {
+        match NonZeroUsize::new(n) {
+            Some(n) => engine.max_buffered_records = n,
+            None => errors.push(error(
+                "engine.max_buffered_records",
+                "must be at least 1".into(),
+            )),
+        }
+    }
+    if let Some(v) = &e.max_buffered_bytes {
+        let parsed = match v {
+            Value::Number(n) => n.as_u64().ok_or_else(|| format!("`{n}` is not a size")),
+            Value::String(s) => parse_byte_size(s),
+            other => Err(format!("`{other}` is not a size")),
+        };
+        match parsed.map(|b| NonZeroUsize::new(b as usize)) {
+            Ok(Some(b)) => engine.max_buffered_bytes = b,
+            Ok(None) => errors.push(error(
+                "engine.max_buffered_bytes",
+                "must be at least 1".into(),
+            )),
+            Err(m) => errors.push(error("engine.max_buffered_bytes", m)),
+        }
+    }
+    if errors.is_empty() {
+        Ok(LoadedConfig {
+            engine,
+            routes: cfg.routes.unwrap_or_else(|| PathBuf::from("routes")),
+        })
+    } else {
+        Err(errors)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(name: &str) -> Option<String> {
+        (name == "BROKER").then(|| "10.0.0.1:9092".into())
+    }
+
+    #[test]
+    fn parses_with_env_and_passthrough_properties() {
+        let text = "kafka:\n  bootstrap_servers: ${BROKER}\n  group_id: g\n  properties:\n    session.timeout.ms: 2000\n    security.protocol: SASL_SSL\ndlq:\n  topic: dlq\nengine:\n  commit_interval: 250ms\n  max_buffered_bytes: 1MB\n";
+        let cfg = parse_config("fanout.yaml", text, &env).unwrap();
+        assert_eq!(cfg.engine.kafka["bootstrap.servers"], "10.0.0.1:9092");
+        assert_eq!(cfg.engine.kafka["session.timeout.ms"], "2000");
+        assert_eq!(cfg.engine.kafka["security.protocol"], "SASL_SSL");
+        assert_eq!(cfg.engine.commit_interval, Duration::from_millis(250));
+        assert_eq!(cfg.engine.max_buffered_bytes.get(), 1 << 20);
+        assert_eq!(cfg.routes, PathBuf::from("routes"));
+    }
+
+    #[test]
+    fn errors_name_file_line_and_field() {
+        let text =
+            "kafka:\n  bootstrap_servers: b\n  group_id: g\n  colour: red\ndlq:\n  topic: d\n";
+        let errs = parse_config("fanout.yaml", text, &env).unwrap_err();
+        assert_eq!(
+            errs[0].to_string(),
+            "fanout.yaml:4:3: kafka.colour: unknown field `colour`, expected one of `bootstrap_servers`, `group_id`, `properties`"
+        );
+        let text = "kafka:\n  bootstrap_servers: b\n  group_id: g\n  properties: {enable.auto.commit: true}\ndlq:\n  topic: d\nengine:\n  drain_timeout: 5 parsecs\n";
+        let errs = parse_config("f.yaml", text, &env).unwrap_err();
+        assert_eq!(errs.len(), 2, "{errs:?}");
+        assert!(errs[0].message.contains("managed by fanout"));
+        assert!(errs[1].message.contains("is not a duration"));
+    }
+}

@@ -1,0 +1,401 @@
+//! The consumer loop: one consumer group, one [`PartitionState`] per assigned partition,
+//! offsets committed from each partition's watermark.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use fanout_router::{RecordParts, RecordView, RouteId, RouteTable, TargetId};
+use futures::StreamExt;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{
+    BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
+};
+use rdkafka::message::{BorrowedMessage, Headers, Message, Timestamp};
+use rdkafka::producer::FutureProducer;
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
+
+use crate::config::EngineConfig;
+use crate::dlq::DlqWriter;
+use crate::lane::{Lane, LaneEnv, TargetRuntime, TargetStats};
+use crate::partition::PartitionState;
+use crate::target::{DeliveryRecord, Target, TimestampType};
+
+/// Engine failures (bad setup or a Kafka client error that stops the run).
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// A Kafka client could not be created or used.
+    #[error("kafka: {0}")]
+    Kafka(#[from] rdkafka::error::KafkaError),
+    /// A route's target has no implementation.
+    #[error("no target implementation for {0}")]
+    MissingTarget(String),
+    /// The routes read no topic.
+    #[error("the routes read no topic")]
+    NoTopics,
+}
+
+type PartitionKey = (Arc<str>, i32);
+type Partitions = Arc<Mutex<HashMap<PartitionKey, PartitionState>>>;
+
+/// Consumer context: gives up revoked partitions and commits their watermarks.
+struct EngineContext {
+    partitions: Partitions,
+    revoke_timeout: Duration,
+}
+
+impl ClientContext for EngineContext {}
+
+impl ConsumerContext for EngineContext {
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        let Rebalance::Revoke(revoked) = rebalance else {
+            return;
+        };
+        let mut states = Vec::new();
+        {
+            let mut map = lock(&self.partitions);
+            for elem in revoked.elements() {
+                let key: PartitionKey = (Arc::from(elem.topic()), elem.partition());
+                if let Some(state) = map.remove(&key) {
+                    states.push((key, state));
+                }
+            }
+        }
+        if states.is_empty() {
+            return;
+        }
+        tracing::info!(
+            partitions = states.len(),
+            "partitions revoked; stopping their lanes"
+        );
+        for (_, state) in &mut states {
+            state.shared.cancel.cancel();
+            state.lanes.clear();
+        }
+        // In-flight attempts may finish within the deadline; then the watermark is committed.
+        let deadline = self.revoke_timeout;
+        {
+            let wait = async {
+                let _ = tokio::time::timeout(deadline, async {
+                    for (_, state) in &mut states {
+                        while state.tasks.join_next().await.is_some() {}
+                    }
+                })
+                .await;
+            };
+            // Called from inside the consumer's poll, on a runtime worker: hand the worker's
+            // other tasks off while we wait.
+            if let Ok(handle) = tokio::runtime::Handle::try_current() {
+                tokio::task::block_in_place(|| handle.block_on(wait));
+            }
+        }
+        let mut tpl = TopicPartitionList::new();
+        for ((topic, partition), state) in &states {
+            if let Some(offset) = state.shared.progress().committable() {
+                let _ = tpl.add_partition_offset(topic, *partition, Offset::Offset(offset));
+            }
+        }
+        if tpl.count() > 0
+            && let Err(e) = consumer.commit(&tpl, CommitMode::Sync)
+        {
+            tracing::warn!(error = %e, "commit on revoke failed; the new owner re-delivers from the last commit");
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Per-target counters, by target id.
+#[derive(Debug, Clone)]
+pub struct EngineStats {
+    targets: Arc<Vec<(String, Arc<TargetStats>)>>,
+}
+
+impl EngineStats {
+    /// (qualified target name, counters) for every target.
+    pub fn targets(&self) -> impl Iterator<Item = (&str, &TargetStats)> {
+        self.targets.iter().map(|(n, s)| (n.as_str(), &**s))
+    }
+}
+
+/// The delivery engine: consumes the routes' topics with one consumer group and delivers each
+/// matching record to every target of every matching route.
+pub struct Engine {
+    config: EngineConfig,
+    table: Arc<RouteTable>,
+    targets: Vec<Arc<TargetRuntime>>,
+    stats: EngineStats,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// An engine for `table`; `make_target` supplies the implementation of each route target.
+    pub fn new(
+        config: EngineConfig,
+        table: Arc<RouteTable>,
+        mut make_target: impl FnMut(&fanout_router::Target) -> Option<Arc<dyn Target>>,
+    ) -> Result<Engine, EngineError> {
+        let mut targets = Vec::with_capacity(table.targets().len());
+        for t in table.targets() {
+            let target = make_target(t).ok_or_else(|| {
+                EngineError::MissingTarget(format!("{} ({})", t.qualified_name, t.kind.label()))
+            })?;
+            targets.push(Arc::new(TargetRuntime {
+                target,
+                route: table.route(t.route).name.clone(),
+                name: t.qualified_name.clone(),
+                settings: t.delivery.clone(),
+                stats: Arc::new(TargetStats::default()),
+            }));
+        }
+        let stats = EngineStats {
+            targets: Arc::new(
+                targets
+                    .iter()
+                    .map(|t| (t.name.clone(), t.stats.clone()))
+                    .collect(),
+            ),
+        };
+        Ok(Engine {
+            config,
+            table,
+            targets,
+            stats,
+        })
+    }
+
+    /// Counters, readable while the engine runs.
+    pub fn stats(&self) -> EngineStats {
+        self.stats.clone()
+    }
+
+    /// Runs until `shutdown` completes, then stops fetching, lets lanes drain within the
+    /// drain deadline, commits, and returns.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), EngineError> {
+        let topics = self.table.topics();
+        if topics.is_empty() {
+            return Err(EngineError::NoTopics);
+        }
+        let partitions: Partitions = Arc::new(Mutex::new(HashMap::new()));
+        let mut client = ClientConfig::new();
+        for (k, v) in &self.config.kafka {
+            client.set(k, v);
+        }
+        let producer: FutureProducer = client.create()?;
+        client
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false");
+        if !self.config.kafka.contains_key("auto.offset.reset") {
+            client.set("auto.offset.reset", "earliest");
+        }
+        let consumer: StreamConsumer<EngineContext> =
+            client.create_with_context(EngineContext {
+                partitions: partitions.clone(),
+                revoke_timeout: self.config.revoke_timeout,
+            })?;
+        consumer.subscribe(&topics)?;
+        tracing::info!(topics = ?topics, group = self.config.kafka.get("group.id").map(String::as_str), "consuming");
+        let env = Arc::new(LaneEnv {
+            dlq: Arc::new(DlqWriter::new(producer, self.config.dlq_topic.clone())),
+            attempt_timeout: self.config.attempt_timeout,
+        });
+        let mut matched: Vec<RouteId> = Vec::new();
+        let mut commit_tick = tokio::time::interval(self.config.commit_interval);
+        let mut pause_tick = tokio::time::interval(Duration::from_millis(50));
+        tokio::pin!(shutdown);
+        let mut stream = consumer.stream();
+        loop {
+            tokio::select! {
+                () = &mut shutdown => break,
+                _ = commit_tick.tick() => self.commit(&consumer, &partitions, CommitMode::Async),
+                _ = pause_tick.tick() => self.resume_drained(&consumer, &partitions),
+                msg = stream.next() => match msg {
+                    Some(Ok(m)) => self.handle(&consumer, &partitions, &env, &m, &mut matched),
+                    Some(Err(e)) => tracing::warn!(error = %e, "kafka consumer error"),
+                    None => break,
+                },
+            }
+        }
+        drop(stream);
+        tracing::info!("shutting down: draining lanes");
+        let mut states: Vec<(PartitionKey, PartitionState)> = lock(&partitions).drain().collect();
+        for (_, s) in &mut states {
+            s.lanes.clear(); // closes the sub-lanes' queues: they deliver what they hold, then end
+        }
+        let drained = tokio::time::timeout(self.config.drain_timeout, async {
+            for (_, s) in &mut states {
+                while s.tasks.join_next().await.is_some() {}
+            }
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!("drain deadline passed; unfinished records stay uncommitted");
+            for (_, s) in &mut states {
+                s.shared.cancel.cancel();
+                s.tasks.abort_all();
+            }
+        }
+        let mut tpl = TopicPartitionList::new();
+        for ((topic, partition), s) in &states {
+            if let Some(o) = s.shared.progress().committable() {
+                let _ = tpl.add_partition_offset(topic, *partition, Offset::Offset(o));
+            }
+        }
+        if tpl.count() > 0 {
+            consumer.commit(&tpl, CommitMode::Sync)?;
+        }
+        tracing::info!("stopped");
+        Ok(())
+    }
+
+    fn handle(
+        &self,
+        consumer: &StreamConsumer<EngineContext>,
+        partitions: &Partitions,
+        env: &Arc<LaneEnv>,
+        msg: &BorrowedMessage<'_>,
+        matched: &mut Vec<RouteId>,
+    ) {
+        let record = Arc::new(delivery_record(msg));
+        self.table.match_record(&record.view, matched);
+        let targets: Vec<TargetId> = matched
+            .iter()
+            .flat_map(|&r| self.table.route(r).targets.iter().copied())
+            .collect();
+        let mut map = lock(partitions);
+        let key: PartitionKey = (record.topic.clone(), record.partition);
+        let state = map
+            .entry(key)
+            .or_insert_with(|| PartitionState::new(record.partition));
+        let over_cap = {
+            let mut progress = state.shared.progress();
+            if !progress.is_new(record.offset) {
+                return; // re-fetched after a pause/resume: already tracked
+            }
+            progress.track(record.offset, targets.len() as u32, record.size());
+            progress.pending_records() >= self.config.max_buffered_records.get()
+                || progress.pending_bytes() >= self.config.max_buffered_bytes.get()
+        };
+        for id in targets {
+            let runtime = &self.targets[id.0 as usize];
+            let shared = state.shared.clone();
+            let tasks = &mut state.tasks;
+            state
+                .lanes
+                .entry(id)
+                .or_insert_with(|| Lane::start(runtime.clone(), env.clone(), shared, tasks))
+                .push(record.clone());
+        }
+        if over_cap && !state.paused {
+            let mut tpl = TopicPartitionList::new();
+            tpl.add_partition(&record.topic, record.partition);
+            match consumer.pause(&tpl) {
+                Ok(()) => {
+                    state.paused = true;
+                    tracing::debug!(topic = %record.topic, partition = record.partition, "partition paused: buffer full");
+                }
+                Err(e) => tracing::warn!(error = %e, "pausing a partition failed"),
+            }
+        }
+    }
+
+    /// Resumes paused partitions whose buffers drained below half their caps.
+    fn resume_drained(&self, consumer: &StreamConsumer<EngineContext>, partitions: &Partitions) {
+        let mut map = lock(partitions);
+        for ((topic, partition), state) in map.iter_mut().filter(|(_, s)| s.paused) {
+            let (records, bytes) = {
+                let p = state.shared.progress();
+                (p.pending_records(), p.pending_bytes())
+            };
+            if records <= self.config.max_buffered_records.get() / 2
+                && bytes <= self.config.max_buffered_bytes.get() / 2
+            {
+                let mut tpl = TopicPartitionList::new();
+                tpl.add_partition(topic, *partition);
+                if consumer.resume(&tpl).is_ok() {
+                    state.paused = false;
+                }
+            }
+        }
+    }
+
+    fn commit(
+        &self,
+        consumer: &StreamConsumer<EngineContext>,
+        partitions: &Partitions,
+        mode: CommitMode,
+    ) {
+        let mut tpl = TopicPartitionList::new();
+        let mut map = lock(partitions);
+        for ((topic, partition), state) in map.iter_mut() {
+            let offset = state.shared.progress().committable();
+            if offset.is_some() && offset != state.last_committed {
+                let _ = tpl.add_partition_offset(
+                    topic,
+                    *partition,
+                    Offset::Offset(offset.unwrap_or_default()),
+                );
+                state.last_committed = offset;
+            }
+        }
+        drop(map);
+        if tpl.count() > 0
+            && let Err(e) = consumer.commit(&tpl, mode)
+        {
+            tracing::warn!(error = %e, "offset commit failed; will retry on the next tick");
+        }
+    }
+}
+
+fn delivery_record(msg: &BorrowedMessage<'_>) -> DeliveryRecord {
+    let (timestamp, timestamp_type) = match msg.timestamp() {
+        Timestamp::CreateTime(t) => (Some(t), TimestampType::CreateTime),
+        Timestamp::LogAppendTime(t) => (Some(t), TimestampType::LogAppendTime),
+        Timestamp::NotAvailable => (None, TimestampType::NotAvailable),
+    };
+    let headers: Vec<(String, Option<Vec<u8>>)> = msg
+        .headers()
+        .map(|hs| {
+            hs.iter()
+                .map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let view = RecordView::from_parts(
+        RecordParts {
+            topic: msg.topic(),
+            partition: msg.partition(),
+            offset: msg.offset(),
+            timestamp,
+            key: msg.key(),
+            value: msg.payload(),
+        },
+        headers.iter().map(|(k, v)| (k.as_str(), v.as_deref())),
+    );
+    DeliveryRecord {
+        topic: Arc::from(msg.topic()),
+        partition: msg.partition(),
+        offset: msg.offset(),
+        timestamp,
+        timestamp_type,
+        key: msg.key().map(<[u8]>::to_vec),
+        value: msg.payload().map(<[u8]>::to_vec),
+        headers,
+        view,
+    }
+}
+
+#[allow(dead_code)]
+fn _assert_send(e: Engine) -> impl Send {
+    e.run(std::future::pending())
+}

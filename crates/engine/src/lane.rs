@@ -1,0 +1,323 @@
+//! Lanes: the FIFO of one (partition, target), split into sub-lanes by the ordering setting.
+//!
+//! Each sub-lane is one task that repeatedly takes a batch (up to `max_records`, `max_bytes`,
+//! or whatever arrived within `max_wait` of the first record), delivers it with the route's
+//! retry policy, and marks each record finished (delivered or dead-lettered) in its
+//! partition's progress. One batch is in flight per sub-lane:
+//! - `ordering: partition`: one sub-lane — strict offset order;
+//! - `ordering: key`: `concurrency` sub-lanes, chosen by a hash of the key — order per key;
+//! - `ordering: none`: `concurrency` sub-lanes, round robin.
+//!
+//! Lanes of different targets share nothing but the partition's progress counters, so a slow
+//! or failing target never delays another.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
+use std::time::{Duration, SystemTime};
+
+use fanout_router::{DeliverySettings, OnFailure, Ordering};
+use rand::Rng;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use crate::dlq::{DeadLetter, DlqWriter};
+use crate::partition::PartitionShared;
+use crate::target::{Delivery, DeliveryRecord, Failure, FailureKind, Target};
+
+/// Counters of one target, across partitions.
+#[derive(Debug, Default)]
+pub struct TargetStats {
+    /// Records delivered.
+    pub delivered: AtomicU64,
+    /// Records dead-lettered.
+    pub dead_lettered: AtomicU64,
+    /// Record re-attempts (a record sent again after a failure counts once per retry).
+    pub retried: AtomicU64,
+    /// Batches attempted.
+    pub attempts: AtomicU64,
+}
+
+/// What every lane of one target shares.
+pub(crate) struct TargetRuntime {
+    pub target: Arc<dyn Target>,
+    pub route: String,
+    pub name: String,
+    pub settings: DeliverySettings,
+    pub stats: Arc<TargetStats>,
+}
+
+/// Engine-wide lane settings.
+pub(crate) struct LaneEnv {
+    pub dlq: Arc<DlqWriter>,
+    pub attempt_timeout: Duration,
+}
+
+/// The sub-lanes of one (partition, target).
+pub(crate) struct Lane {
+    senders: Vec<mpsc::UnboundedSender<Arc<DeliveryRecord>>>,
+    ordering: Ordering,
+    next: usize,
+}
+
+impl Lane {
+    pub fn start(
+        target: Arc<TargetRuntime>,
+        env: Arc<LaneEnv>,
+        partition: Arc<PartitionShared>,
+        tasks: &mut JoinSet<()>,
+    ) -> Lane {
+        let count = match target.settings.ordering {
+            Ordering::Partition => 1,
+            Ordering::Key | Ordering::None => target.settings.concurrency.get(),
+        };
+        let senders = (0..count)
+            .map(|_| {
+                let (tx, rx) = mpsc::unbounded_channel();
+                let sub = SubLane {
+                    target: target.clone(),
+                    env: env.clone(),
+                    partition: partition.clone(),
+                };
+                tasks.spawn(sub.run(rx));
+                tx
+            })
+            .collect();
+        Lane {
+            senders,
+            ordering: target.settings.ordering,
+            next: 0,
+        }
+    }
+
+    /// Queues a record on its sub-lane.
+    pub fn push(&mut self, record: Arc<DeliveryRecord>) {
+        let index = match self.ordering {
+            Ordering::Partition => 0,
+            Ordering::Key => {
+                let mut h = DefaultHasher::new();
+                record.key.hash(&mut h);
+                (h.finish() % self.senders.len() as u64) as usize
+            }
+            Ordering::None => {
+                self.next = (self.next + 1) % self.senders.len();
+                self.next
+            }
+        };
+        // A closed sub-lane means the partition is being given up: the record stays
+        // unfinished and therefore uncommitted.
+        let _ = self.senders[index].send(record);
+    }
+}
+
+struct SubLane {
+    target: Arc<TargetRuntime>,
+    env: Arc<LaneEnv>,
+    partition: Arc<PartitionShared>,
+}
+
+/// How a batch's attempts ended for the records still failing.
+enum Outcome {
+    Finished,
+    Abandoned,
+}
+
+impl SubLane {
+    async fn run(self, mut rx: mpsc::UnboundedReceiver<Arc<DeliveryRecord>>) {
+        let mut carry: Option<Arc<DeliveryRecord>> = None;
+        loop {
+            let first = match carry.take() {
+                Some(r) => r,
+                None => tokio::select! {
+                    r = rx.recv() => match r { Some(r) => r, None => return },
+                    () = self.partition.cancel.cancelled() => return,
+                },
+            };
+            let batch = self.collect(first, &mut rx, &mut carry).await;
+            if let Outcome::Abandoned = self.deliver(batch).await {
+                return;
+            }
+        }
+    }
+
+    /// Fills a batch after its first record, within the batch limits.
+    async fn collect(
+        &self,
+        first: Arc<DeliveryRecord>,
+        rx: &mut mpsc::UnboundedReceiver<Arc<DeliveryRecord>>,
+        carry: &mut Option<Arc<DeliveryRecord>>,
+    ) -> Vec<Arc<DeliveryRecord>> {
+        let limits = self.target.settings.batch;
+        let mut bytes = first.size();
+        let mut batch = vec![first];
+        let deadline = Instant::now() + limits.max_wait;
+        while batch.len() < limits.max_records.get() {
+            let next = match rx.try_recv() {
+                Ok(r) => Some(r),
+                Err(mpsc::error::TryRecvError::Disconnected) => None,
+                Err(mpsc::error::TryRecvError::Empty) => {
+                    tokio::time::timeout_at(deadline, rx.recv())
+                        .await
+                        .unwrap_or_default()
+                }
+            };
+            let Some(record) = next else { break };
+            if bytes + record.size() > limits.max_bytes.get() {
+                *carry = Some(record);
+                break;
+            }
+            bytes += record.size();
+            batch.push(record);
+        }
+        batch
+    }
+
+    /// Delivers a batch with retries; each record ends delivered or dead-lettered, unless the
+    /// partition is given up first.
+    async fn deliver(&self, mut pending: Vec<Arc<DeliveryRecord>>) -> Outcome {
+        let t = &*self.target;
+        let policy = t.settings.retry;
+        let first_attempt = SystemTime::now();
+        let mut attempt: u32 = 0;
+        loop {
+            attempt += 1;
+            t.stats.attempts.fetch_add(1, AtomicOrdering::Relaxed);
+            if attempt > 1 {
+                t.stats
+                    .retried
+                    .fetch_add(pending.len() as u64, AtomicOrdering::Relaxed);
+            }
+            let result =
+                match tokio::time::timeout(self.env.attempt_timeout, t.target.deliver(&pending))
+                    .await
+                {
+                    Ok(r) => r,
+                    Err(_) => Err(Failure::new(
+                        FailureKind::Timeout,
+                        "AttemptTimeout",
+                        format!("no answer within {:?}", self.env.attempt_timeout),
+                    )),
+                };
+            let last_attempt = SystemTime::now();
+            // Split into delivered and failed, keeping batch order.
+            let failed: Vec<(Arc<DeliveryRecord>, Failure)> = match result {
+                Ok(Delivery::Delivered) => {
+                    self.finish_delivered(&pending);
+                    return Outcome::Finished;
+                }
+                Ok(Delivery::Partial(outcomes)) => {
+                    let mut failed = Vec::new();
+                    let mut delivered = Vec::new();
+                    for (i, record) in pending.drain(..).enumerate() {
+                        match outcomes.get(i).cloned().unwrap_or_else(|| {
+                            Some(Failure::new(
+                                FailureKind::InvalidRequest,
+                                "MissingOutcome",
+                                "the target reported fewer outcomes than records",
+                            ))
+                        }) {
+                            None => delivered.push(record),
+                            Some(f) => failed.push((record, f)),
+                        }
+                    }
+                    self.finish_delivered(&delivered);
+                    failed
+                }
+                Err(f) => pending.drain(..).map(|r| (r, f.clone())).collect(),
+            };
+            let block = t.settings.on_failure == OnFailure::Block;
+            let exhausted = attempt >= policy.max_attempts.get();
+            let mut retry = Vec::with_capacity(failed.len());
+            for (record, failure) in failed {
+                let too_old = policy
+                    .max_record_age
+                    .is_some_and(|age| record_age(&record) > age);
+                let reason = if block {
+                    None
+                } else if !failure.is_retryable() {
+                    Some("permanent_error")
+                } else if exhausted {
+                    Some("attempts_exhausted")
+                } else if too_old {
+                    Some("record_too_old")
+                } else {
+                    None
+                };
+                match reason {
+                    None => retry.push((record, failure)),
+                    Some(reason) => {
+                        let dl = DeadLetter {
+                            route: &t.route,
+                            target: &t.name,
+                            failure: &failure,
+                            reason,
+                            attempts: attempt,
+                            first_attempt,
+                            last_attempt,
+                        };
+                        if !self
+                            .env
+                            .dlq
+                            .write(&record, &dl, &self.partition.cancel)
+                            .await
+                        {
+                            return Outcome::Abandoned;
+                        }
+                        tracing::warn!(
+                            topic = %record.topic, partition = record.partition, offset = record.offset,
+                            target = %t.name, attempt, reason, error = %failure,
+                            "record dead-lettered"
+                        );
+                        t.stats.dead_lettered.fetch_add(1, AtomicOrdering::Relaxed);
+                        self.partition.finish(record.offset);
+                    }
+                }
+            }
+            if retry.is_empty() {
+                return Outcome::Finished;
+            }
+            let failure = &retry[0].1;
+            if block && exhausted {
+                tracing::error!(
+                    target = %t.name, partition = self.partition.partition, attempt,
+                    offset = retry[0].0.offset, error = %failure,
+                    "delivery keeps failing; `on_failure: block` holds the lane until it succeeds"
+                );
+            } else {
+                tracing::warn!(
+                    target = %t.name, partition = self.partition.partition, attempt,
+                    records = retry.len(), error = %failure, "delivery failed; retrying"
+                );
+            }
+            pending = retry.into_iter().map(|(r, _)| r).collect();
+            let ceiling = policy.backoff_ceiling(attempt);
+            let delay = ceiling.mul_f64(rand::rng().random_range(0.0..=1.0));
+            tokio::select! {
+                () = tokio::time::sleep(delay) => {}
+                () = self.partition.cancel.cancelled() => return Outcome::Abandoned,
+            }
+        }
+    }
+
+    fn finish_delivered(&self, records: &[Arc<DeliveryRecord>]) {
+        self.target
+            .stats
+            .delivered
+            .fetch_add(records.len() as u64, AtomicOrdering::Relaxed);
+        for r in records {
+            self.partition.finish(r.offset);
+        }
+    }
+}
+
+fn record_age(record: &DeliveryRecord) -> Duration {
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as i64;
+    record
+        .timestamp
+        .map(|ts| Duration::from_millis(now.saturating_sub(ts).max(0) as u64))
+        .unwrap_or_default()
+}
