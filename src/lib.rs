@@ -4,8 +4,12 @@
 //!
 //! This crate is the facade over fanout's libraries and the home of the `fanout` command:
 //! - [`router`]: the pure routing library (record view, filters, route files, route table);
-//! - [`routes_dir`]: reading a directory of route files into a [`router::RouteTable`].
+//! - [`engine`]: the delivery engine (consumer group, lanes, retries, DLQ, commits);
+//! - [`routes_dir`]: reading a directory of route files into a [`router::RouteTable`];
+//! - [`targets`]: the target implementations the `fanout` binary provides.
 
+pub use fanout_engine as engine;
 pub use fanout_router as router;
 
 pub mod routes_dir;
+pub mod targets;

@@ -17,7 +17,9 @@ fn fanout(args: &[&str], stdin: Option<&str>) -> Output {
         .spawn()
         .expect("fanout runs");
     let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin.unwrap_or_default().as_bytes()).unwrap();
+    input
+        .write_all(stdin.unwrap_or_default().as_bytes())
+        .unwrap();
     drop(input);
     child.wait_with_output().unwrap()
 }
@@ -37,8 +39,14 @@ fn check_accepts_the_example_routes_and_prints_the_table() {
     assert!(stdout.contains(
         "  targets: fraud-check → lambda fraud-check (sync, esm) [key order, 4 in flight; batch ≤50 records/6MiB/50ms; 4 attempts then dlq]\n"
     ), "{stdout}");
-    assert!(stdout.contains("  filters: (none: every record)\n"), "{stdout}");
-    assert!(stdout.ends_with("4 route(s), 5 target(s); topics: orders, telemetry, tenant-events\n"), "{stdout}");
+    assert!(
+        stdout.contains("  filters: (none: every record)\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.ends_with("4 route(s), 5 target(s); topics: orders, telemetry, tenant-events\n"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -78,27 +86,66 @@ fn check_on_a_missing_or_empty_directory_exits_2() {
 
 #[test]
 fn test_pattern_prints_true_or_false() {
-    let out = fanout(&["test-pattern", "--pattern", r#"{"a":[1]}"#, "--event", r#"{"a":1.0}"#], None);
-    assert_eq!((out.status.code(), text(&out.stdout)), (Some(0), "true\n".into()));
-    let out = fanout(&["test-pattern", "--pattern", r#"{"a":[2]}"#, "--event", r#"{"a":1}"#], None);
-    assert_eq!((out.status.code(), text(&out.stdout)), (Some(0), "false\n".into()));
     let out = fanout(
-        &["test-pattern", "--pattern", "@tests/fixtures/cli/pattern.json", "--event", "@tests/fixtures/cli/event.json"],
+        &[
+            "test-pattern",
+            "--pattern",
+            r#"{"a":[1]}"#,
+            "--event",
+            r#"{"a":1.0}"#,
+        ],
         None,
     );
-    assert_eq!((out.status.code(), text(&out.stdout)), (Some(0), "true\n".into()));
+    assert_eq!(
+        (out.status.code(), text(&out.stdout)),
+        (Some(0), "true\n".into())
+    );
+    let out = fanout(
+        &[
+            "test-pattern",
+            "--pattern",
+            r#"{"a":[2]}"#,
+            "--event",
+            r#"{"a":1}"#,
+        ],
+        None,
+    );
+    assert_eq!(
+        (out.status.code(), text(&out.stdout)),
+        (Some(0), "false\n".into())
+    );
+    let out = fanout(
+        &[
+            "test-pattern",
+            "--pattern",
+            "@tests/fixtures/cli/pattern.json",
+            "--event",
+            "@tests/fixtures/cli/event.json",
+        ],
+        None,
+    );
+    assert_eq!(
+        (out.status.code(), text(&out.stdout)),
+        (Some(0), "true\n".into())
+    );
 }
 
 #[test]
 fn test_pattern_rejects_bad_patterns_and_events_with_exit_2() {
-    let out = fanout(&["test-pattern", "--pattern", r#"{"a":1}"#, "--event", "{}"], None);
+    let out = fanout(
+        &["test-pattern", "--pattern", r#"{"a":1}"#, "--event", "{}"],
+        None,
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
     assert_eq!(
         text(&out.stderr),
         "error: invalid pattern:\nat $.a: `a` must be an array of allowed values (e.g. [\"a\", \"b\"]) or an object of nested fields, found a number\n"
     );
-    let out = fanout(&["test-pattern", "--pattern", r#"{"a":[1]}"#, "--event", "{"], None);
+    let out = fanout(
+        &["test-pattern", "--pattern", r#"{"a":[1]}"#, "--event", "{"],
+        None,
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).starts_with("error: the event is not valid JSON"));
     let out = fanout(&["test-pattern", "--pattern", r#"{"a":[1]}"#], None);
@@ -107,7 +154,10 @@ fn test_pattern_rejects_bad_patterns_and_events_with_exit_2() {
 
 #[test]
 fn test_pattern_cases_prints_one_line_per_case_in_order() {
-    let out = fanout(&["test-pattern", "--cases", "tests/fixtures/cli/cases.jsonl"], None);
+    let out = fanout(
+        &["test-pattern", "--cases", "tests/fixtures/cli/cases.jsonl"],
+        None,
+    );
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(
         text(&out.stdout),
@@ -123,12 +173,23 @@ fn test_pattern_cases_prints_one_line_per_case_in_order() {
 fn query_prints_the_nodelist() {
     let doc = r#"{"store":{"book":[{"title":"A","price":8},{"title":"B","price":22}]}}"#;
     let out = fanout(&["query", "$.store.book[?@.price > 10].title"], Some(doc));
-    assert_eq!((out.status.code(), text(&out.stdout)), (Some(0), "[\"B\"]\n".into()));
+    assert_eq!(
+        (out.status.code(), text(&out.stdout)),
+        (Some(0), "[\"B\"]\n".into())
+    );
     let out = fanout(&["query", "$..price"], Some(doc));
     assert_eq!(text(&out.stdout), "[8,22]\n");
     let out = fanout(&["query", "$.nothing"], Some(doc));
     assert_eq!(text(&out.stdout), "[]\n");
-    let out = fanout(&["query", "$.value.amount", "--input", "tests/fixtures/cli/event.json"], None);
+    let out = fanout(
+        &[
+            "query",
+            "$.value.amount",
+            "--input",
+            "tests/fixtures/cli/event.json",
+        ],
+        None,
+    );
     assert_eq!(text(&out.stdout), "[250]\n");
 }
 
@@ -148,7 +209,16 @@ fn query_rejects_bad_paths_and_input_with_exit_2() {
 
 #[test]
 fn route_dry_run_says_where_each_record_goes() {
-    let out = fanout(&["route", "--routes", "routes", "--input", "tests/fixtures/cli/records.jsonl"], None);
+    let out = fanout(
+        &[
+            "route",
+            "--routes",
+            "routes",
+            "--input",
+            "tests/fixtures/cli/records.jsonl",
+        ],
+        None,
+    );
     assert_eq!(
         text(&out.stdout),
         r#"{"line":1,"offset":10,"partition":1,"routes":[{"route":"order-fraud-check","targets":["fraud-check"]},{"route":"order-audit","targets":["audit-bus"]}],"topic":"orders"}

@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use clap::Args;
 use fanout::routes_dir::{RoutesDirError, load_routes_dir};
 use fanout_router::{
-    DeliverySettings, Detail, DetailType, Invocation, LambdaFormat, OnFailure, Ordering, RouteTable,
-    Target, TargetKind,
+    DeliverySettings, Detail, DetailType, Invocation, LambdaFormat, OnFailure, Ordering,
+    RouteTable, Target, TargetKind,
 };
 
 use super::EXIT_USAGE;
@@ -73,7 +73,11 @@ pub fn render(table: &RouteTable) -> String {
 fn describe_target(target: &Target) -> String {
     let what = match &target.kind {
         TargetKind::Lambda(l) => {
-            let qualifier = l.qualifier.as_deref().map(|q| format!(":{q}")).unwrap_or_default();
+            let qualifier = l
+                .qualifier
+                .as_deref()
+                .map(|q| format!(":{q}"))
+                .unwrap_or_default();
             let invocation = match l.invocation {
                 Invocation::Sync => "sync",
                 Invocation::Async => "async",
@@ -100,7 +104,11 @@ fn describe_target(target: &Target) -> String {
         }
         TargetKind::Custom(c) => format!("custom {}", c.kind),
     };
-    format!("{} → {what} [{}]", target.name, describe_delivery(&target.delivery))
+    format!(
+        "{} → {what} [{}]",
+        target.name,
+        describe_delivery(&target.delivery)
+    )
 }
 
 fn describe_delivery(d: &DeliverySettings) -> String {

@@ -8,6 +8,7 @@ use anyhow::Context;
 pub mod check;
 pub mod query;
 pub mod route;
+pub mod run;
 pub mod test_pattern;
 
 /// Bad configuration, bad input or bad usage.

@@ -83,10 +83,7 @@ fn view_of(line: &str, index: usize, default_topic: Option<&str>) -> Result<Reco
     let mut view = Map::new();
     view.insert("topic".into(), topic.into());
     view.insert("partition".into(), input.partition.unwrap_or(0).into());
-    view.insert(
-        "offset".into(),
-        input.offset.unwrap_or(index as i64).into(),
-    );
+    view.insert("offset".into(), input.offset.unwrap_or(index as i64).into());
     if let Some(ts) = input.timestamp {
         view.insert("timestamp".into(), ts.into());
     }

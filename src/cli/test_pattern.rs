@@ -48,8 +48,8 @@ pub fn run(args: &TestPatternArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn run_cases(path: &PathBuf) -> anyhow::Result<ExitCode> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut out = String::new();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
         match evaluate_case(line) {

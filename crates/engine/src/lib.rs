@@ -22,6 +22,7 @@ pub mod config;
 pub mod dlq;
 mod engine;
 mod lane;
+pub mod ledger;
 mod partition;
 pub mod target;
 pub mod watermark;

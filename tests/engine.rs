@@ -1,0 +1,302 @@
+//! The delivery engine against a real Kafka-compatible broker (tansu): ordering, retries and
+//! DLQ, isolation of a stalled target, and what is committed.
+
+mod support;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use fanout::engine::dlq::headers;
+use fanout::engine::{Engine, EngineConfig};
+use fanout::router::RouteTable;
+use fanout::targets::build_targets;
+use serde_json::{Value, json};
+use support::{Tansu, TestRecord, counts, fast_group, ledger, temp_dir, unique, wait_for};
+use tokio::sync::oneshot;
+
+const WAIT: Duration = Duration::from_secs(90);
+
+fn table(routes: Value) -> Arc<RouteTable> {
+    let mut builder = RouteTable::builder();
+    for r in routes.as_array().unwrap() {
+        builder.add_route(&serde_json::from_value(r.clone()).unwrap());
+    }
+    Arc::new(builder.build().unwrap_or_else(|e| panic!("{e}")))
+}
+
+fn ledger_target(name: &str, dir: &Path, settings: Value, delivery: Value) -> Value {
+    let mut s = settings;
+    s["path"] = json!(dir.join(format!("{name}.jsonl")));
+    json!({"custom": {"name": name, "kind": "ledger", "settings": s, "delivery": delivery}})
+}
+
+/// Starts an engine in the background; returns the stop switch and its join handle.
+fn start(
+    config: EngineConfig,
+    table: Arc<RouteTable>,
+) -> (oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+    let targets = build_targets(&table).unwrap();
+    let engine = Engine::new(config, table, |t| targets.get(t.id.0 as usize).cloned()).unwrap();
+    let (tx, rx) = oneshot::channel::<()>();
+    let handle = tokio::spawn(async move {
+        engine
+            .run(async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("engine runs");
+    });
+    (tx, handle)
+}
+
+fn records(n: usize, partitions: i32, keys: usize) -> Vec<TestRecord> {
+    (0..n)
+        .map(|i| TestRecord {
+            partition: (i % partitions as usize) as i32,
+            key: format!("k{}", i % keys),
+            value: json!({"seq": i, "amount": i % 100, "kind": if i % 3 == 0 { "gold" } else { "plain" }})
+                .to_string(),
+            headers: vec![("trace".into(), format!("t{i}"))],
+        })
+        .collect()
+}
+
+fn offsets_by<F: Fn(&Value) -> String>(
+    lines: &[Value],
+    group: F,
+) -> std::collections::BTreeMap<String, Vec<i64>> {
+    let mut m = std::collections::BTreeMap::<String, Vec<i64>>::new();
+    for l in lines {
+        m.entry(group(l))
+            .or_default()
+            .push(l["offset"].as_i64().unwrap());
+    }
+    m
+}
+
+/// Acceptance 1: each target's ledger shows every matching record exactly once, in offset
+/// order per partition (`ordering: partition`) and per key (`ordering: key`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_target_gets_its_records_in_order() {
+    let kafka = Tansu::start();
+    let topic = unique("orders");
+    kafka.create_topic(&topic, 4).await;
+    kafka.create_topic("dlq", 1).await;
+    let dir = temp_dir("order");
+    let routes = json!([
+        {"name": "all", "topics": [topic], "targets": [
+            ledger_target("by-partition", &dir, json!({}), json!({"batch": {"max_records": 17, "max_wait": "5ms"}})),
+            ledger_target("by-key", &dir, json!({"delay": "1ms"}), json!({"ordering": "key", "concurrency": 4, "batch": {"max_records": 5, "max_wait": "5ms"}})),
+        ]},
+        {"name": "gold", "topics": [topic], "filters": [{"pattern": {"value": {"kind": ["gold"]}}}], "targets": [
+            ledger_target("gold-only", &dir, json!({}), json!({"ordering": "none", "concurrency": 3})),
+        ]},
+    ]);
+    let input = records(2_000, 4, 10);
+    kafka.produce(&topic, &input).await;
+    let config = fast_group(EngineConfig::new(&kafka.bootstrap, &unique("g"), "dlq"));
+    let (stop, handle) = start(config, table(routes));
+    let gold = input.iter().filter(|r| r.value.contains("gold")).count();
+    wait_for("all deliveries", WAIT, || {
+        ledger(&dir.join("by-partition.jsonl")).len() >= 2_000
+            && ledger(&dir.join("by-key.jsonl")).len() >= 2_000
+            && ledger(&dir.join("gold-only.jsonl")).len() >= gold
+    })
+    .await;
+    stop.send(()).unwrap();
+    handle.await.unwrap();
+
+    let by_partition = ledger(&dir.join("by-partition.jsonl"));
+    assert_eq!(by_partition.len(), 2_000);
+    assert!(
+        counts(&by_partition).values().all(|&c| c == 1),
+        "exactly once"
+    );
+    for (p, offsets) in offsets_by(&by_partition, |l| l["partition"].to_string()) {
+        assert_eq!(
+            offsets,
+            (0..500).collect::<Vec<i64>>(),
+            "partition {p} in offset order"
+        );
+    }
+    let by_key = ledger(&dir.join("by-key.jsonl"));
+    assert_eq!(by_key.len(), 2_000);
+    assert!(counts(&by_key).values().all(|&c| c == 1), "exactly once");
+    for (key, offsets) in offsets_by(&by_key, |l| format!("{}/{}", l["partition"], l["key"])) {
+        assert!(
+            offsets.windows(2).all(|w| w[0] < w[1]),
+            "key {key} in offset order: {offsets:?}"
+        );
+    }
+    let gold_only = ledger(&dir.join("gold-only.jsonl"));
+    assert_eq!(gold_only.len(), gold);
+    assert!(counts(&gold_only).values().all(|&c| c == 1));
+    // Only gold records: seq % 3 == 0 ⇔ offset within the partition maps back to seq.
+    for l in &gold_only {
+        let seq = l["offset"].as_i64().unwrap() * 4 + l["partition"].as_i64().unwrap();
+        assert_eq!(seq % 3, 0, "{l}");
+    }
+}
+
+/// Acceptance 2: a target failing N < max times delivers after retries; one always failing
+/// dead-letters the record with every header; the other targets of the record are unaffected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_are_retried_then_dead_lettered_with_headers() {
+    let kafka = Tansu::start();
+    let topic = unique("payments");
+    let dlq = unique("dlq");
+    kafka.create_topic(&topic, 2).await;
+    kafka.create_topic(&dlq, 1).await;
+    let dir = temp_dir("retry");
+    let retry = json!({"retry": {"max_attempts": 4, "initial_backoff": "10ms", "max_backoff": "50ms"}, "batch": {"max_wait": "5ms"}});
+    let routes = json!([
+        {"name": "pay", "topics": [topic], "targets": [
+            ledger_target("flaky", &dir, json!({"fail_first": 2}), retry.clone()),
+            ledger_target("picky", &dir, json!({"fail_keys": ["poison"], "permanent_keys": ["bad"]}), retry.clone()),
+            ledger_target("steady", &dir, json!({}), json!({})),
+        ]},
+    ]);
+    let mut input = records(100, 2, 7);
+    input[10].key = "poison".into();
+    input[11].key = "bad".into();
+    input[10].headers.push(("tenant".into(), "acme".into()));
+    kafka.produce(&topic, &input).await;
+    let config = fast_group(EngineConfig::new(&kafka.bootstrap, &unique("g"), &dlq));
+    let (stop, handle) = start(config, table(routes));
+    wait_for("deliveries", WAIT, || {
+        ledger(&dir.join("flaky.jsonl")).len() >= 100
+            && ledger(&dir.join("picky.jsonl")).len() >= 98
+            && ledger(&dir.join("steady.jsonl")).len() >= 100
+    })
+    .await;
+    let dead = kafka.read_topic(&dlq, 1, 2, WAIT);
+    stop.send(()).unwrap();
+    handle.await.unwrap();
+
+    let flaky = ledger(&dir.join("flaky.jsonl"));
+    assert_eq!(flaky.len(), 100);
+    assert!(
+        flaky.iter().all(|l| l["attempt"] == 3),
+        "delivered on the third attempt"
+    );
+    let picky = ledger(&dir.join("picky.jsonl"));
+    assert_eq!(picky.len(), 98);
+    assert!(
+        picky
+            .iter()
+            .all(|l| l["key"] != "poison" && l["key"] != "bad")
+    );
+    assert_eq!(
+        ledger(&dir.join("steady.jsonl")).len(),
+        100,
+        "other targets unaffected"
+    );
+
+    assert_eq!(dead.len(), 2, "{dead:?}");
+    let poison = dead
+        .iter()
+        .find(|d| d.key.as_deref() == Some("poison"))
+        .expect("poison in DLQ");
+    assert_eq!(
+        poison.value.as_deref(),
+        Some(input[10].value.as_str()),
+        "original value"
+    );
+    assert_eq!(poison.header("trace"), Some("t10"), "original headers kept");
+    assert_eq!(poison.header("tenant"), Some("acme"));
+    assert_eq!(poison.header(headers::ROUTE), Some("pay"));
+    assert_eq!(poison.header(headers::TARGET), Some("pay/picky"));
+    assert_eq!(poison.header(headers::ERROR_CLASS), Some("retryable"));
+    assert_eq!(poison.header(headers::ERROR_KIND), Some("function_error"));
+    assert_eq!(poison.header(headers::ERROR_CODE), Some("FailKey"));
+    assert_eq!(
+        poison.header(headers::ERROR_MESSAGE),
+        Some("key poison is configured to always fail")
+    );
+    assert_eq!(poison.header(headers::REASON), Some("attempts_exhausted"));
+    assert_eq!(poison.header(headers::ATTEMPTS), Some("4"));
+    assert_eq!(poison.header(headers::SOURCE_TOPIC), Some(topic.as_str()));
+    assert_eq!(poison.header(headers::SOURCE_PARTITION), Some("0"));
+    assert_eq!(poison.header(headers::SOURCE_OFFSET), Some("5"));
+    let first: u128 = poison
+        .header(headers::FIRST_ATTEMPT_MS)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let last: u128 = poison
+        .header(headers::LAST_ATTEMPT_MS)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(first <= last && first > 1_600_000_000_000);
+    assert!(poison.header(headers::SOURCE_TIMESTAMP_MS).is_some());
+    let bad = dead
+        .iter()
+        .find(|d| d.key.as_deref() == Some("bad"))
+        .expect("bad in DLQ");
+    assert_eq!(bad.header(headers::ERROR_CLASS), Some("permanent"));
+    assert_eq!(bad.header(headers::REASON), Some("permanent_error"));
+    assert_eq!(
+        bad.header(headers::ATTEMPTS),
+        Some("1"),
+        "permanent errors are not retried"
+    );
+}
+
+/// Acceptance 3: while one target is stalled, another target of the same partition delivers
+/// all its records; nothing past the stalled target's first record is committed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_target_does_not_delay_another() {
+    let kafka = Tansu::start();
+    let topic = unique("events");
+    kafka.create_topic(&topic, 1).await;
+    kafka.create_topic("dlq", 1).await;
+    let dir = temp_dir("stall");
+    let routes = json!([
+        {"name": "slow", "topics": [topic], "targets": [ledger_target("stalled", &dir, json!({"stall": true}), json!({}))]},
+        {"name": "fast", "topics": [topic], "targets": [ledger_target("healthy", &dir, json!({}), json!({"batch": {"max_wait": "5ms"}}))]},
+    ]);
+    kafka.produce(&topic, &records(500, 1, 5)).await;
+    let group = unique("g");
+    let config = fast_group(EngineConfig::new(&kafka.bootstrap, &group, "dlq"));
+    let (stop, handle) = start(
+        EngineConfig {
+            drain_timeout: Duration::from_millis(200),
+            ..config
+        },
+        table(routes),
+    );
+    wait_for("healthy target delivers everything", WAIT, || {
+        ledger(&dir.join("healthy.jsonl")).len() >= 500
+    })
+    .await;
+    assert!(ledger(&dir.join("stalled.jsonl")).is_empty());
+    stop.send(()).unwrap();
+    handle.await.unwrap();
+    assert_eq!(ledger(&dir.join("healthy.jsonl")).len(), 500);
+    assert_eq!(
+        committed(&kafka, &group, &topic, 0),
+        None,
+        "nothing committed past offset 0"
+    );
+}
+
+/// The group's committed offset of one partition (None if nothing, or offset 0, committed).
+fn committed(kafka: &Tansu, group: &str, topic: &str, partition: i32) -> Option<i64> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    let consumer: BaseConsumer = kafka
+        .client_config()
+        .set("group.id", group)
+        .create()
+        .unwrap();
+    let mut tpl = rdkafka::TopicPartitionList::new();
+    tpl.add_partition(topic, partition);
+    let got = consumer
+        .committed_offsets(tpl, Duration::from_secs(10))
+        .unwrap();
+    match got.elements()[0].offset() {
+        rdkafka::Offset::Offset(o) if o > 0 => Some(o),
+        _ => None,
+    }
+}
