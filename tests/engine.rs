@@ -276,27 +276,8 @@ async fn a_stalled_target_does_not_delay_another() {
     handle.await.unwrap();
     assert_eq!(ledger(&dir.join("healthy.jsonl")).len(), 500);
     assert_eq!(
-        committed(&kafka, &group, &topic, 0),
+        kafka.committed(&group, &topic, 0),
         None,
         "nothing committed past offset 0"
     );
-}
-
-/// The group's committed offset of one partition (None if nothing, or offset 0, committed).
-fn committed(kafka: &Tansu, group: &str, topic: &str, partition: i32) -> Option<i64> {
-    use rdkafka::consumer::{BaseConsumer, Consumer};
-    let consumer: BaseConsumer = kafka
-        .client_config()
-        .set("group.id", group)
-        .create()
-        .unwrap();
-    let mut tpl = rdkafka::TopicPartitionList::new();
-    tpl.add_partition(topic, partition);
-    let got = consumer
-        .committed_offsets(tpl, Duration::from_secs(10))
-        .unwrap();
-    match got.elements()[0].offset() {
-        rdkafka::Offset::Offset(o) if o > 0 => Some(o),
-        _ => None,
-    }
 }

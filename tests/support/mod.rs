@@ -205,6 +205,26 @@ impl Tansu {
     }
 }
 
+impl Tansu {
+    /// The group's committed offset of one partition (None if nothing, or offset 0).
+    pub fn committed(&self, group: &str, topic: &str, partition: i32) -> Option<i64> {
+        let consumer: BaseConsumer = self
+            .client_config()
+            .set("group.id", group)
+            .create()
+            .unwrap();
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition(topic, partition);
+        let got = consumer
+            .committed_offsets(tpl, Duration::from_secs(10))
+            .unwrap();
+        match got.elements()[0].offset() {
+            Offset::Offset(o) if o > 0 => Some(o),
+            _ => None,
+        }
+    }
+}
+
 impl Drop for Tansu {
     fn drop(&mut self) {
         let _ = self.child.kill();
