@@ -31,7 +31,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let table = builder.build()?;
 
     let mut matched = Vec::new(); // reused for every record
-    for (offset, value) in [r#"{"amount": 250}"#, r#"{"amount": 20}"#].iter().enumerate() {
+    for (offset, value) in [r#"{"amount": 250}"#, r#"{"amount": 20}"#]
+        .iter()
+        .enumerate()
+    {
         let record = RecordView::from_parts(
             RecordParts {
                 topic: "orders",

