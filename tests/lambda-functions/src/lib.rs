@@ -1,0 +1,215 @@
+//! Test Lambda functions for fanout's Lambda target (see `tests/lambda.rs`).
+//!
+//! Every bin of this package is one function; they share this code and differ in [`Behavior`].
+//! Parameters come from environment variables set when the test starts the process:
+//!
+//! - `RECORDER_FILE`: every invocation appends one JSON line per record received (all
+//!   behaviors), with the call number, the outcome, and the record decoded by
+//!   `aws_lambda_events`' `KafkaEvent` (an ESM event that does not decode is an error);
+//! - `FLAKY_FAILURES` (flaky, default 2): calls that fail before the function succeeds;
+//! - `FAIL_TYPE` / `FAIL_MESSAGE` (failing, flaky): the `errorType` / `errorMessage` returned;
+//! - `PARTIAL_FAILURES` (partial, default 1): how many calls name a record whose value has
+//!   `"fail": true` in `batchItemFailures` (the first such record of each partition);
+//! - `SLOW_MS` (slow, default 2000): how long each call sleeps before succeeding.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use aws_lambda_events::event::kafka::{KafkaEvent, KafkaRecord};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use lambda_runtime::{Diagnostic, Error, LambdaEvent, service_fn};
+use serde_json::{Value, json};
+
+/// What a function does with each invocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Behavior {
+    /// Records and succeeds.
+    Recorder,
+    /// Fails the first `FLAKY_FAILURES` calls, then succeeds.
+    Flaky,
+    /// Always fails with `FAIL_TYPE` / `FAIL_MESSAGE`.
+    Failing,
+    /// Returns `batchItemFailures` for records whose value has `"fail": true`.
+    Partial,
+    /// Sleeps `SLOW_MS`, then succeeds.
+    Slow,
+}
+
+static CALLS: AtomicU64 = AtomicU64::new(0);
+static PARTIAL_SEEN: Mutex<Option<HashMap<(String, i64), u64>>> = Mutex::new(None);
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn env_string(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_owned())
+}
+
+/// Runs the function until the runtime API goes away.
+pub async fn run(behavior: Behavior) -> Result<(), Error> {
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        handle(behavior, event.payload)
+    }))
+    .await
+}
+
+fn decode(b64: &Option<String>) -> Result<Value, Diagnostic> {
+    match b64 {
+        None => Ok(Value::Null),
+        Some(s) => {
+            let bytes = STANDARD.decode(s).map_err(|e| diagnostic("BadBase64", e))?;
+            Ok(Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        }
+    }
+}
+
+fn diagnostic(error_type: &str, message: impl ToString) -> Diagnostic {
+    Diagnostic {
+        error_type: error_type.to_owned(),
+        error_message: message.to_string(),
+    }
+}
+
+fn record_line(partition_key: &str, r: &KafkaRecord, event: &KafkaEvent) -> Result<Value, Diagnostic> {
+    let mut headers = serde_json::Map::new();
+    for h in &r.headers {
+        for (k, v) in h {
+            let bytes: Vec<u8> = v.iter().map(|b| *b as u8).collect();
+            headers.insert(k.clone(), json!(String::from_utf8_lossy(&bytes)));
+        }
+    }
+    Ok(json!({
+        "eventSource": event.event_source,
+        "eventSourceArn": event.event_source_arn,
+        "bootstrapServers": event.bootstrap_servers,
+        "partitionKey": partition_key,
+        "topic": r.topic,
+        "partition": r.partition,
+        "offset": r.offset,
+        "timestamp": r.timestamp.timestamp_millis(),
+        "timestampType": r.timestamp_type,
+        "key": decode(&r.key)?,
+        "value": decode(&r.value)?,
+        "headers": headers,
+    }))
+}
+
+/// The records of an invocation as recorder lines (ESM events decoded with `KafkaEvent`; any
+/// other payload is one line with the payload as `view`), and the decoded records.
+fn lines(payload: &Value) -> Result<(Vec<Value>, Vec<Value>), Diagnostic> {
+    if payload.get("eventSource").is_none() {
+        return Ok((vec![json!({"format": "record", "view": payload})], Vec::new()));
+    }
+    let event: KafkaEvent = serde_json::from_value(payload.clone())
+        .map_err(|e| diagnostic("KafkaEventDecodeError", e))?;
+    let mut keys: Vec<&String> = event.records.keys().collect();
+    keys.sort();
+    let mut lines = Vec::new();
+    for key in keys {
+        for r in &event.records[key] {
+            lines.push(record_line(key, r, &event)?);
+        }
+    }
+    Ok((lines.clone(), lines))
+}
+
+fn append(call: u64, outcome: &str, lines: &[Value]) {
+    let Ok(path) = std::env::var("RECORDER_FILE") else {
+        return;
+    };
+    let function = env_string("AWS_LAMBDA_FUNCTION_NAME", "?");
+    let mut text = String::new();
+    for l in lines {
+        let mut l = l.clone();
+        l["function"] = json!(function);
+        l["call"] = json!(call);
+        l["outcome"] = json!(outcome);
+        text.push_str(&l.to_string());
+        text.push('\n');
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .expect("open RECORDER_FILE");
+    file.write_all(text.as_bytes()).expect("write RECORDER_FILE");
+}
+
+async fn handle(behavior: Behavior, payload: Value) -> Result<Value, Diagnostic> {
+    let call = CALLS.fetch_add(1, Ordering::SeqCst) + 1;
+    let (lines, records) = match lines(&payload) {
+        Ok(l) => l,
+        Err(e) => {
+            append(call, "decode_error", &[json!({"payload": payload})]);
+            return Err(e);
+        }
+    };
+    let fail = || {
+        diagnostic(
+            &env_string("FAIL_TYPE", "TestFunctionError"),
+            format!("{} (call {call})", env_string("FAIL_MESSAGE", "the function failed")),
+        )
+    };
+    match behavior {
+        Behavior::Recorder => {}
+        Behavior::Flaky if call <= env_u64("FLAKY_FAILURES", 2) => {
+            append(call, "error", &lines);
+            return Err(fail());
+        }
+        Behavior::Flaky => {}
+        Behavior::Failing => {
+            append(call, "error", &lines);
+            return Err(fail());
+        }
+        Behavior::Slow => tokio::time::sleep(Duration::from_millis(env_u64("SLOW_MS", 2000))).await,
+        Behavior::Partial => {
+            let failures = partial_failures(&records);
+            if !failures.is_empty() {
+                append(call, "partial", &lines);
+                return Ok(json!({ "batchItemFailures": failures }));
+            }
+        }
+    }
+    append(call, "ok", &lines);
+    Ok(json!({}))
+}
+
+/// The first record per partition whose value has `"fail": true` and has not yet failed
+/// `PARTIAL_FAILURES` times.
+fn partial_failures(records: &[Value]) -> Vec<Value> {
+    let limit = env_u64("PARTIAL_FAILURES", 1);
+    let mut seen = PARTIAL_SEEN.lock().expect("lock");
+    let seen = seen.get_or_insert_with(HashMap::new);
+    let mut named: Vec<&str> = Vec::new();
+    let mut out = Vec::new();
+    for r in records {
+        let key = r["partitionKey"].as_str().unwrap_or_default();
+        if named.contains(&key) {
+            continue;
+        }
+        let wants_fail = r["value"]
+            .as_str()
+            .and_then(|v| serde_json::from_str::<Value>(v).ok())
+            .is_some_and(|v| v["fail"] == json!(true));
+        if !wants_fail {
+            continue;
+        }
+        let offset = r["offset"].as_i64().unwrap_or_default();
+        let count = seen.entry((key.to_owned(), offset)).or_insert(0);
+        if *count >= limit {
+            continue;
+        }
+        *count += 1;
+        named.push(key);
+        out.push(json!({"itemIdentifier": {"partition": key, "offset": offset}}));
+    }
+    out
+}
