@@ -6,10 +6,12 @@
 //! - [`router`]: the pure routing library (record view, filters, route files, route table);
 //! - [`engine`]: the delivery engine (consumer group, lanes, retries, DLQ, commits);
 //! - [`routes_dir`]: reading a directory of route files into a [`router::RouteTable`];
-//! - [`targets`]: the target implementations the `fanout` binary provides.
+//! - [`targets`]: the target implementations the `fanout` binary provides;
+//! - [`telemetry`]: the metrics and health endpoint of `fanout run`.
 
 pub use fanout_engine as engine;
 pub use fanout_router as router;
 
 pub mod routes_dir;
 pub mod targets;
+pub mod telemetry;

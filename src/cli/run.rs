@@ -8,7 +8,10 @@ use anyhow::Context;
 use clap::Args;
 use fanout::routes_dir::load_routes_dir;
 use fanout::targets::build_targets;
-use fanout_engine::{Engine, parse_config};
+use std::time::Duration;
+
+use fanout::telemetry::{install_recorder, serve};
+use fanout_engine::{Engine, parse_config, preflight};
 
 use super::EXIT_USAGE;
 
@@ -60,6 +63,14 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
+    if let Err(err) = preflight(&loaded.engine, &table.topics(), Duration::from_secs(10)) {
+        eprintln!("error: {err}");
+        return Ok(ExitCode::from(EXIT_USAGE));
+    }
+    let recorder = match loaded.metrics_address {
+        Some(_) => Some(install_recorder()?),
+        None => None,
+    };
     let engine = Engine::new(loaded.engine, table, |t| {
         targets.get(t.id.0 as usize).cloned()
     })?;
@@ -67,6 +78,21 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    if let (Some(address), Some(handle)) = (loaded.metrics_address, recorder) {
+        let listener = match runtime.block_on(tokio::net::TcpListener::bind(address)) {
+            Ok(l) => l,
+            Err(err) => {
+                eprintln!("error: cannot serve metrics on {address}: {err}");
+                return Ok(ExitCode::from(EXIT_USAGE));
+            }
+        };
+        let stats = engine.stats();
+        runtime.spawn(async move {
+            if let Err(err) = serve(listener, handle, stats).await {
+                tracing::error!(error = %err, "metrics endpoint stopped");
+            }
+        });
+    }
     match runtime.block_on(engine.run(shutdown_signal())) {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(err) => {

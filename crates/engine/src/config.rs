@@ -24,6 +24,17 @@ pub struct DispatcherConfigFile {
     /// Engine limits and timings.
     #[serde(default)]
     pub engine: EngineConfigFile,
+    /// Metrics and health endpoint.
+    #[serde(default)]
+    pub metrics: Option<MetricsConfigFile>,
+}
+
+/// Metrics and health endpoint settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfigFile {
+    /// `host:port` serving `/metrics` (Prometheus text), `/healthz` and `/readyz`.
+    pub address: String,
 }
 
 /// Kafka settings.
@@ -66,8 +77,8 @@ pub struct EngineConfigFile {
     pub attempt_timeout: Option<String>,
 }
 
-/// The checked configuration the engine runs with.
-#[derive(Debug, Clone)]
+/// The checked configuration the engine runs with. Its `Debug` output redacts secrets.
+#[derive(Clone)]
 pub struct EngineConfig {
     /// librdkafka properties for the consumer (bootstrap, group, passthrough).
     pub kafka: BTreeMap<String, String>,
@@ -85,6 +96,43 @@ pub struct EngineConfig {
     pub revoke_timeout: Duration,
     /// Per-attempt timeout.
     pub attempt_timeout: Duration,
+}
+
+/// Is this librdkafka property a secret (never printed)?
+pub fn is_secret(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    ["password", "secret", "token", "private", ".key.pem", "jaas"]
+        .iter()
+        .any(|s| k.contains(s))
+}
+
+impl std::fmt::Debug for EngineConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kafka: BTreeMap<&str, &str> = self
+            .kafka
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str(),
+                    if is_secret(k) {
+                        "[redacted]"
+                    } else {
+                        v.as_str()
+                    },
+                )
+            })
+            .collect();
+        f.debug_struct("EngineConfig")
+            .field("kafka", &kafka)
+            .field("dlq_topic", &self.dlq_topic)
+            .field("commit_interval", &self.commit_interval)
+            .field("max_buffered_records", &self.max_buffered_records)
+            .field("max_buffered_bytes", &self.max_buffered_bytes)
+            .field("drain_timeout", &self.drain_timeout)
+            .field("revoke_timeout", &self.revoke_timeout)
+            .field("attempt_timeout", &self.attempt_timeout)
+            .finish()
+    }
 }
 
 impl EngineConfig {
@@ -135,6 +183,8 @@ pub struct LoadedConfig {
     pub engine: EngineConfig,
     /// Routes directory as written (relative paths are relative to the config file).
     pub routes: PathBuf,
+    /// Where to serve metrics and health, if anywhere.
+    pub metrics_address: Option<std::net::SocketAddr>,
 }
 
 /// Parses and checks a configuration file's text; `env` resolves `${NAME}`.
@@ -256,10 +306,27 @@ pub fn parse_config(
             Err(m) => errors.push(error("engine.max_buffered_bytes", m)),
         }
     }
+    let metrics_address = match &cfg.metrics {
+        None => None,
+        Some(m) => match m.address.parse() {
+            Ok(a) => Some(a),
+            Err(e) => {
+                errors.push(error(
+                    "metrics.address",
+                    format!(
+                        "`{}` is not a host:port address ({e}), e.g. `0.0.0.0:9464`",
+                        m.address
+                    ),
+                ));
+                None
+            }
+        },
+    };
     if errors.is_empty() {
         Ok(LoadedConfig {
             engine,
             routes: cfg.routes.unwrap_or_else(|| PathBuf::from("routes")),
+            metrics_address,
         })
     } else {
         Err(errors)
@@ -284,6 +351,19 @@ mod tests {
         assert_eq!(cfg.engine.commit_interval, Duration::from_millis(250));
         assert_eq!(cfg.engine.max_buffered_bytes.get(), 1 << 20);
         assert_eq!(cfg.routes, PathBuf::from("routes"));
+    }
+
+    #[test]
+    fn debug_output_redacts_secrets() {
+        let text = "kafka:\n  bootstrap_servers: b\n  group_id: g\n  properties:\n    sasl.username: alice\n    sasl.password: hunter2\n    ssl.key.password: k3y\ndlq:\n  topic: d\nmetrics:\n  address: 127.0.0.1:9464\n";
+        let cfg = parse_config("f.yaml", text, &env).unwrap();
+        let shown = format!("{:?}", cfg.engine);
+        assert!(shown.contains("alice"), "{shown}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("k3y"),
+            "{shown}"
+        );
+        assert_eq!(cfg.metrics_address, Some("127.0.0.1:9464".parse().unwrap()));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -14,6 +15,7 @@ use rdkafka::consumer::{
 };
 use rdkafka::message::{BorrowedMessage, Headers, Message, Timestamp};
 use rdkafka::producer::FutureProducer;
+use rdkafka::statistics::Statistics;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 
 use crate::config::EngineConfig;
@@ -21,6 +23,7 @@ use crate::dlq::DlqWriter;
 use crate::lane::{Lane, LaneEnv, TargetRuntime, TargetStats};
 use crate::partition::PartitionState;
 use crate::target::{DeliveryRecord, Target, TimestampType};
+use crate::telemetry::{ConsumerLag, ConsumerMetrics, PartitionProgressed, TargetMetrics};
 
 /// Engine failures (bad setup or a Kafka client error that stops the run).
 #[derive(Debug, thiserror::Error)]
@@ -43,11 +46,36 @@ type Partitions = Arc<Mutex<HashMap<PartitionKey, PartitionState>>>;
 struct EngineContext {
     partitions: Partitions,
     revoke_timeout: Duration,
+    assigned: Arc<AtomicUsize>,
 }
 
-impl ClientContext for EngineContext {}
+impl ClientContext for EngineContext {
+    fn stats(&self, statistics: Statistics) {
+        for (topic, t) in &statistics.topics {
+            for (partition, p) in &t.partitions {
+                // librdkafka reports -1 where it does not know (e.g. unassigned partitions).
+                if *partition >= 0 && p.consumer_lag >= 0 {
+                    ConsumerLag {
+                        topic,
+                        partition: *partition,
+                        lag: p.consumer_lag,
+                    }
+                    .emit();
+                }
+            }
+        }
+    }
+}
 
 impl ConsumerContext for EngineContext {
+    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Assign(tpl) = rebalance {
+            tracing::info!(partitions = tpl.count(), "partitions assigned");
+        }
+        let count = consumer.assignment().map(|a| a.count()).unwrap_or(0);
+        self.assigned.store(count, AtomicOrdering::Relaxed);
+    }
+
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         let Rebalance::Revoke(revoked) = rebalance else {
             return;
@@ -108,13 +136,25 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Per-target counters, by target id.
+/// Per-target counters and the engine's state, readable while it runs.
 #[derive(Debug, Clone)]
 pub struct EngineStats {
     targets: Arc<Vec<(String, Arc<TargetStats>)>>,
+    assigned: Arc<AtomicUsize>,
+    consuming: Arc<AtomicBool>,
 }
 
 impl EngineStats {
+    /// Partitions currently assigned to this member.
+    pub fn assigned_partitions(&self) -> usize {
+        self.assigned.load(AtomicOrdering::Relaxed)
+    }
+
+    /// Is the consumer loop running (subscribed and not shutting down)?
+    pub fn consuming(&self) -> bool {
+        self.consuming.load(AtomicOrdering::Relaxed)
+    }
+
     /// (qualified target name, counters) for every target.
     pub fn targets(&self) -> impl Iterator<Item = (&str, &TargetStats)> {
         self.targets.iter().map(|(n, s)| (n.as_str(), &**s))
@@ -156,6 +196,7 @@ impl Engine {
                 name: t.qualified_name.clone(),
                 settings: t.delivery.clone(),
                 stats: Arc::new(TargetStats::default()),
+                metrics: TargetMetrics::new(&t.qualified_name),
             }));
         }
         let stats = EngineStats {
@@ -165,6 +206,8 @@ impl Engine {
                     .map(|t| (t.name.clone(), t.stats.clone()))
                     .collect(),
             ),
+            assigned: Arc::new(AtomicUsize::new(0)),
+            consuming: Arc::new(AtomicBool::new(false)),
         };
         Ok(Engine {
             config,
@@ -198,12 +241,18 @@ impl Engine {
         if !self.config.kafka.contains_key("auto.offset.reset") {
             client.set("auto.offset.reset", "earliest");
         }
+        if !self.config.kafka.contains_key("statistics.interval.ms") {
+            client.set("statistics.interval.ms", "5000"); // consumer lag for the metrics
+        }
         let consumer: StreamConsumer<EngineContext> =
             client.create_with_context(EngineContext {
                 partitions: partitions.clone(),
                 revoke_timeout: self.config.revoke_timeout,
+                assigned: self.stats.assigned.clone(),
             })?;
         consumer.subscribe(&topics)?;
+        self.stats.consuming.store(true, AtomicOrdering::Relaxed);
+        let metrics = ConsumerMetrics::new(&self.table);
         tracing::info!(topics = ?topics, group = self.config.kafka.get("group.id").map(String::as_str), "consuming");
         let env = Arc::new(LaneEnv {
             dlq: Arc::new(DlqWriter::new(producer, self.config.dlq_topic.clone())),
@@ -220,13 +269,14 @@ impl Engine {
                 _ = commit_tick.tick() => self.commit(&consumer, &partitions, CommitMode::Async),
                 _ = pause_tick.tick() => self.resume_drained(&consumer, &partitions),
                 msg = stream.next() => match msg {
-                    Some(Ok(m)) => self.handle(&consumer, &partitions, &env, &m, &mut matched),
+                    Some(Ok(m)) => self.handle(&consumer, &partitions, &env, &metrics, &m, &mut matched),
                     Some(Err(e)) => tracing::warn!(error = %e, "kafka consumer error"),
                     None => break,
                 },
             }
         }
         drop(stream);
+        self.stats.consuming.store(false, AtomicOrdering::Relaxed);
         tracing::info!("shutting down: draining lanes");
         let mut states: Vec<(PartitionKey, PartitionState)> = lock(&partitions).drain().collect();
         for (_, s) in &mut states {
@@ -263,11 +313,16 @@ impl Engine {
         consumer: &StreamConsumer<EngineContext>,
         partitions: &Partitions,
         env: &Arc<LaneEnv>,
+        metrics: &ConsumerMetrics,
         msg: &BorrowedMessage<'_>,
         matched: &mut Vec<RouteId>,
     ) {
         let record = Arc::new(delivery_record(msg));
+        metrics.consumed(&record.topic);
         self.table.match_record(&record.view, matched);
+        for &route in matched.iter() {
+            metrics.matched(route);
+        }
         let targets: Vec<TargetId> = matched
             .iter()
             .flat_map(|&r| self.table.route(r).targets.iter().copied())
@@ -338,7 +393,17 @@ impl Engine {
         let mut tpl = TopicPartitionList::new();
         let mut map = lock(partitions);
         for ((topic, partition), state) in map.iter_mut() {
-            let offset = state.shared.progress().committable();
+            let (offset, in_flight) = {
+                let p = state.shared.progress();
+                (p.committable(), p.pending_records())
+            };
+            PartitionProgressed {
+                topic,
+                partition: *partition,
+                in_flight,
+                committed: state.last_committed,
+            }
+            .emit();
             if offset.is_some() && offset != state.last_committed {
                 let _ = tpl.add_partition_offset(
                     topic,

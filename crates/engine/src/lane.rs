@@ -25,6 +25,7 @@ use tokio::time::Instant;
 use crate::dlq::{DeadLetter, DlqWriter};
 use crate::partition::PartitionShared;
 use crate::target::{Delivery, DeliveryRecord, Failure, FailureKind, Target};
+use crate::telemetry::{DeliveryRetried, RecordDeadLettered, TargetMetrics};
 
 /// Counters of one target, across partitions.
 #[derive(Debug, Default)]
@@ -46,6 +47,7 @@ pub(crate) struct TargetRuntime {
     pub name: String,
     pub settings: DeliverySettings,
     pub stats: Arc<TargetStats>,
+    pub metrics: TargetMetrics,
 }
 
 /// Engine-wide lane settings.
@@ -188,6 +190,7 @@ impl SubLane {
                     .retried
                     .fetch_add(pending.len() as u64, AtomicOrdering::Relaxed);
             }
+            let started = Instant::now();
             let result =
                 match tokio::time::timeout(self.env.attempt_timeout, t.target.deliver(&pending))
                     .await
@@ -200,6 +203,7 @@ impl SubLane {
                     )),
                 };
             let last_attempt = SystemTime::now();
+            t.metrics.attempt_finished(pending.len(), started.elapsed());
             // Split into delivered and failed, keeping batch order.
             let failed: Vec<(Arc<DeliveryRecord>, Failure)> = match result {
                 Ok(Delivery::Delivered) => {
@@ -264,11 +268,16 @@ impl SubLane {
                         {
                             return Outcome::Abandoned;
                         }
-                        tracing::warn!(
-                            topic = %record.topic, partition = record.partition, offset = record.offset,
-                            target = %t.name, attempt, reason, error = %failure,
-                            "record dead-lettered"
-                        );
+                        RecordDeadLettered {
+                            target: &t.name,
+                            topic: &record.topic,
+                            partition: record.partition,
+                            offset: record.offset,
+                            attempt,
+                            reason,
+                            failure: &failure,
+                        }
+                        .emit();
                         t.stats.dead_lettered.fetch_add(1, AtomicOrdering::Relaxed);
                         self.partition.finish(record.offset);
                     }
@@ -285,10 +294,14 @@ impl SubLane {
                     "delivery keeps failing; `on_failure: block` holds the lane until it succeeds"
                 );
             } else {
-                tracing::warn!(
-                    target = %t.name, partition = self.partition.partition, attempt,
-                    records = retry.len(), error = %failure, "delivery failed; retrying"
-                );
+                DeliveryRetried {
+                    target: &t.name,
+                    partition: self.partition.partition,
+                    attempt,
+                    records: retry.len(),
+                    failure,
+                }
+                .emit();
             }
             pending = retry.into_iter().map(|(r, _)| r).collect();
             let ceiling = policy.backoff_ceiling(attempt);
@@ -305,6 +318,7 @@ impl SubLane {
             .stats
             .delivered
             .fetch_add(records.len() as u64, AtomicOrdering::Relaxed);
+        self.target.metrics.delivered(records.len());
         for r in records {
             self.partition.finish(r.offset);
         }

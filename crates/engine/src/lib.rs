@@ -54,10 +54,13 @@ mod engine;
 mod lane;
 pub mod ledger;
 mod partition;
+pub mod preflight;
 pub mod target;
+mod telemetry;
 pub mod watermark;
 
 pub use config::{EngineConfig, LoadedConfig, parse_config};
 pub use engine::{Engine, EngineError, EngineStats};
 pub use lane::TargetStats;
+pub use preflight::{PreflightError, preflight};
 pub use target::{Delivery, DeliveryRecord, Failure, FailureKind, Target, TimestampType};
