@@ -78,7 +78,12 @@ fn diagnostic(error_type: &str, message: impl ToString) -> Diagnostic {
     }
 }
 
-fn record_line(partition_key: &str, r: &KafkaRecord, event: &KafkaEvent) -> Result<Value, Diagnostic> {
+fn record_line(
+    partition_key: &str,
+    r: &KafkaRecord,
+    raw: &Value,
+    event: &KafkaEvent,
+) -> Result<Value, Diagnostic> {
     let mut headers = serde_json::Map::new();
     for h in &r.headers {
         for (k, v) in h {
@@ -95,6 +100,8 @@ fn record_line(partition_key: &str, r: &KafkaRecord, event: &KafkaEvent) -> Resu
         "partition": r.partition,
         "offset": r.offset,
         "timestamp": r.timestamp.timestamp_millis(),
+        // As sent: `aws_lambda_events` reads it through an f64 and may be 1 ms off.
+        "rawTimestamp": raw["timestamp"],
         "timestampType": r.timestamp_type,
         "key": decode(&r.key)?,
         "value": decode(&r.value)?,
@@ -106,7 +113,10 @@ fn record_line(partition_key: &str, r: &KafkaRecord, event: &KafkaEvent) -> Resu
 /// other payload is one line with the payload as `view`), and the decoded records.
 fn lines(payload: &Value) -> Result<(Vec<Value>, Vec<Value>), Diagnostic> {
     if payload.get("eventSource").is_none() {
-        return Ok((vec![json!({"format": "record", "view": payload})], Vec::new()));
+        return Ok((
+            vec![json!({"format": "record", "view": payload})],
+            Vec::new(),
+        ));
     }
     let event: KafkaEvent = serde_json::from_value(payload.clone())
         .map_err(|e| diagnostic("KafkaEventDecodeError", e))?;
@@ -114,8 +124,9 @@ fn lines(payload: &Value) -> Result<(Vec<Value>, Vec<Value>), Diagnostic> {
     keys.sort();
     let mut lines = Vec::new();
     for key in keys {
-        for r in &event.records[key] {
-            lines.push(record_line(key, r, &event)?);
+        for (i, r) in event.records[key].iter().enumerate() {
+            let raw = &payload["records"][key.as_str()][i];
+            lines.push(record_line(key, r, raw, &event)?);
         }
     }
     Ok((lines.clone(), lines))
@@ -140,7 +151,8 @@ fn append(call: u64, outcome: &str, lines: &[Value]) {
         .append(true)
         .open(path)
         .expect("open RECORDER_FILE");
-    file.write_all(text.as_bytes()).expect("write RECORDER_FILE");
+    file.write_all(text.as_bytes())
+        .expect("write RECORDER_FILE");
 }
 
 async fn handle(behavior: Behavior, payload: Value) -> Result<Value, Diagnostic> {
@@ -155,7 +167,10 @@ async fn handle(behavior: Behavior, payload: Value) -> Result<Value, Diagnostic>
     let fail = || {
         diagnostic(
             &env_string("FAIL_TYPE", "TestFunctionError"),
-            format!("{} (call {call})", env_string("FAIL_MESSAGE", "the function failed")),
+            format!(
+                "{} (call {call})",
+                env_string("FAIL_MESSAGE", "the function failed")
+            ),
         )
     };
     match behavior {
