@@ -48,7 +48,7 @@ async fn run_stalled(
         .unwrap(),
     );
     let table = Arc::new(builder.build().unwrap());
-    let targets = build_targets(&table).unwrap();
+    let targets = build_targets(&table, "").await.unwrap();
     let mut config = EngineConfig::new(&kafka.bootstrap, &unique("bp"), "dlq")
         .kafka_property("session.timeout.ms", "2000")
         .kafka_property("heartbeat.interval.ms", "500");

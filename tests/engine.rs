@@ -32,11 +32,11 @@ fn ledger_target(name: &str, dir: &Path, settings: Value, delivery: Value) -> Va
 }
 
 /// Starts an engine in the background; returns the stop switch and its join handle.
-fn start(
+async fn start(
     config: EngineConfig,
     table: Arc<RouteTable>,
 ) -> (oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
-    let targets = build_targets(&table).unwrap();
+    let targets = build_targets(&table, "").await.unwrap();
     let engine = Engine::new(config, table, |t| targets.get(t.id.0 as usize).cloned()).unwrap();
     let (tx, rx) = oneshot::channel::<()>();
     let handle = tokio::spawn(async move {
@@ -96,7 +96,7 @@ async fn every_target_gets_its_records_in_order() {
     let input = records(2_000, 4, 10);
     kafka.produce(&topic, &input).await;
     let config = fast_group(EngineConfig::new(&kafka.bootstrap, &unique("g"), "dlq"));
-    let (stop, handle) = start(config, table(routes));
+    let (stop, handle) = start(config, table(routes)).await;
     let gold = input.iter().filter(|r| r.value.contains("gold")).count();
     wait_for("all deliveries", WAIT, || {
         ledger(&dir.join("by-partition.jsonl")).len() >= 2_000
@@ -163,7 +163,7 @@ async fn failures_are_retried_then_dead_lettered_with_headers() {
     input[10].headers.push(("tenant".into(), "acme".into()));
     kafka.produce(&topic, &input).await;
     let config = fast_group(EngineConfig::new(&kafka.bootstrap, &unique("g"), &dlq));
-    let (stop, handle) = start(config, table(routes));
+    let (stop, handle) = start(config, table(routes)).await;
     wait_for("deliveries", WAIT, || {
         ledger(&dir.join("flaky.jsonl")).len() >= 100
             && ledger(&dir.join("picky.jsonl")).len() >= 98
@@ -266,7 +266,8 @@ async fn a_stalled_target_does_not_delay_another() {
             ..config
         },
         table(routes),
-    );
+    )
+    .await;
     wait_for("healthy target delivers everything", WAIT, || {
         ledger(&dir.join("healthy.jsonl")).len() >= 500
     })
@@ -300,12 +301,12 @@ async fn a_member_joining_takes_over_partitions_without_losing_records() {
     };
     kafka.produce(&topic, &records(4_000, 4, 8)).await;
     let config = || fast_group(EngineConfig::new(&kafka.bootstrap, &group, "dlq"));
-    let (stop_a, a) = start(config(), table(routes("first")));
+    let (stop_a, a) = start(config(), table(routes("first"))).await;
     wait_for("first member delivers", WAIT, || {
         ledger(&dir.join("first.jsonl")).len() >= 200
     })
     .await;
-    let (stop_b, b) = start(config(), table(routes("second")));
+    let (stop_b, b) = start(config(), table(routes("second"))).await;
     let delivered = |dir: &Path| {
         let mut all = counts(&ledger(&dir.join("first.jsonl")));
         for (k, v) in counts(&ledger(&dir.join("second.jsonl"))) {

@@ -54,7 +54,17 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
-    let targets = match build_targets(&table) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let bootstrap = loaded
+        .engine
+        .kafka
+        .get("bootstrap.servers")
+        .cloned()
+        .unwrap_or_default();
+    let targets = match runtime.block_on(build_targets(&table, &bootstrap)) {
         Ok(t) => t,
         Err(errors) => {
             for e in errors {
@@ -74,10 +84,6 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let engine = Engine::new(loaded.engine, table, |t| {
         targets.get(t.id.0 as usize).cloned()
     })?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
     if let (Some(address), Some(handle)) = (loaded.metrics_address, recorder) {
         let listener = match runtime.block_on(tokio::net::TcpListener::bind(address)) {
             Ok(l) => l,
