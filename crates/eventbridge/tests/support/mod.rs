@@ -17,9 +17,15 @@ use fanout_eventbridge::EventBridgeTargets;
 use fanout_router::RouteTable;
 use serde_json::Value;
 
-/// The repository root.
+/// The repository root: the nearest ancestor of the package holding `scripts/install-tools.sh`
+/// (this module is also compiled into the root package's tests).
 pub fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .find(|dir| dir.join("scripts/install-tools.sh").exists())
+        .map(PathBuf::from)
+        .unwrap_or(manifest)
 }
 
 /// A free TCP port above 19000.
