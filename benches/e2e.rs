@@ -1,0 +1,244 @@
+//! End-to-end throughput and memory of `fanout` on a real Kafka-compatible broker (tansu).
+//!
+//! One run, one machine: produce N records (default 1,000,000 of ~1 KB; `FANOUT_BENCH_RECORDS`
+//! overrides) to an 8-partition topic; measure the raw librdkafka consume rate of that topic
+//! (the ceiling); run the engine with 10 routes delivering to an in-process no-op target until
+//! every matching record is delivered; then run it with a stalled target over the whole backlog
+//! and sample the process's resident memory. Prints one Markdown table.
+//!
+//! `cargo bench --bench e2e` (not a criterion benchmark: it times whole runs and reads RSS).
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use fanout::engine::{Delivery, DeliveryRecord, Engine, EngineConfig, Failure, Target};
+use fanout::router::{RecordParts, RecordView, RouteTable};
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::util::Timeout;
+use rdkafka::{Offset, TopicPartitionList};
+use serde_json::json;
+use support::{Tansu, TestRecord, unique};
+
+const PARTITIONS: i32 = 8;
+
+/// Counts what it is given and answers at once.
+struct Noop(Arc<AtomicU64>);
+
+#[async_trait]
+impl Target for Noop {
+    async fn deliver(&self, batch: &[Arc<DeliveryRecord>]) -> Result<Delivery, Failure> {
+        self.0.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        Ok(Delivery::Delivered)
+    }
+}
+
+/// Never answers.
+struct Stalled;
+
+#[async_trait]
+impl Target for Stalled {
+    async fn deliver(&self, _batch: &[Arc<DeliveryRecord>]) -> Result<Delivery, Failure> {
+        std::future::pending().await
+    }
+}
+
+fn record(i: usize) -> TestRecord {
+    const REGIONS: [&str; 5] = [
+        "eu-west-1",
+        "us-east-1",
+        "us-west-2",
+        "ap-south-1",
+        "sa-east-1",
+    ];
+    const STATUS: [&str; 4] = ["placed", "paid", "shipped", "cancelled"];
+    const TIERS: [&str; 4] = ["gold", "silver", "bronze", "new"];
+    const CURRENCIES: [&str; 3] = ["EUR", "USD", "GBP"];
+    let items: Vec<_> = (0..(i % 4 + 1))
+        .map(|j| json!({"sku": format!("SKU-{:05}", (i * 7 + j) % 5000), "qty": j + 1, "price": ((i + j) % 500) as f64 + 0.99}))
+        .collect();
+    let value = json!({
+        "order_id": format!("ord-{i:09}"),
+        "customer": {"id": format!("cus-{:07}", i % 100_000), "tier": TIERS[i % 4],
+                     "email": format!("user{}@example.com", i % 100_000)},
+        "region": REGIONS[i % 5], "status": STATUS[i % 4],
+        "amount": (i % 10_000) as f64 / 10.0, "currency": CURRENCIES[i % 3],
+        "source_ip": format!("10.{}.{}.{}", i % 256, (i / 256) % 256, i % 200),
+        "items": items,
+        "created_at": format!("2026-11-27T09:{:02}:{:02}Z", (i / 60) % 60, i % 60),
+        "notes": "x".repeat(300),
+    });
+    TestRecord {
+        partition: (i % PARTITIONS as usize) as i32,
+        key: format!("cus-{:07}", i % 100_000),
+        value: value.to_string(),
+        headers: vec![("source".into(), ["web", "mobile", "pos"][i % 3].into())],
+    }
+}
+
+/// Ten routes, as ten teams would write them: a few selective filters each.
+fn routes(topic: &str) -> serde_json::Value {
+    let filters = [
+        json!([{"pattern": {"value": {"status": ["paid"], "amount": [{"numeric": [">", 500]}]}}}]),
+        json!([{"pattern": {"value": {"region": ["eu-west-1"], "customer": {"tier": ["gold"]}}}}]),
+        json!([{"pattern": {"value": {"currency": ["GBP"], "status": [{"anything-but": "cancelled"}]}}}]),
+        json!([{"pattern": {"value": {"source_ip": [{"cidr": "10.1.0.0/16"}]}}}]),
+        json!([{"pattern": {"headers": {"source": ["pos"]}, "value": {"amount": [{"numeric": ["<", 50]}]}}}]),
+        json!([{"pattern": {"value": {"order_id": [{"prefix": "ord-0000001"}]}}}]),
+        json!([{"jsonpath": "@.value.status == 'shipped' && @.value.region == 'us-west-2'"}]),
+        json!([{"pattern": {"value": {"items": {"sku": [{"prefix": "SKU-000"}]}}}}]),
+        json!([{"pattern": {"value": {"customer": {"tier": ["new"]}, "region": ["ap-south-1", "sa-east-1"]}}}]),
+        json!([{"pattern": {"key": [{"prefix": "cus-00000"}]}}]),
+    ];
+    json!(filters.iter().enumerate().map(|(i, f)| json!({
+        "name": format!("team-{i}"), "topics": [topic], "filters": f,
+        "targets": [{"custom": {"name": "t", "kind": "bench", "delivery": {"batch": {"max_records": 500, "max_wait": "20ms"}}}}]
+    })).collect::<Vec<_>>())
+}
+
+fn table(topic: &str) -> Arc<RouteTable> {
+    let mut b = RouteTable::builder();
+    for r in routes(topic).as_array().unwrap() {
+        b.add_route(&serde_json::from_value(r.clone()).unwrap());
+    }
+    Arc::new(b.build().unwrap())
+}
+
+fn rss_bytes() -> usize {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<usize>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+fn raw_consume(kafka: &Tansu, topic: &str, n: usize) -> f64 {
+    let consumer: BaseConsumer = kafka
+        .client_config()
+        .set("group.id", unique("raw"))
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..PARTITIONS {
+        tpl.add_partition_offset(topic, p, Offset::Beginning)
+            .unwrap();
+    }
+    consumer.assign(&tpl).unwrap();
+    let started = Instant::now();
+    let mut seen = 0;
+    while seen < n {
+        if let Some(Ok(_)) = consumer.poll(Timeout::After(Duration::from_millis(100))) {
+            seen += 1;
+        }
+    }
+    n as f64 / started.elapsed().as_secs_f64()
+}
+
+fn config(kafka: &Tansu) -> EngineConfig {
+    EngineConfig::new(&kafka.bootstrap, &unique("bench"), "dlq")
+        .kafka_property("session.timeout.ms", "2000")
+        .kafka_property("heartbeat.interval.ms", "500")
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let n: usize = std::env::var("FANOUT_BENCH_RECORDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let kafka = Tansu::start();
+    let topic = unique("e2e");
+    kafka.create_topic(&topic, PARTITIONS).await;
+    kafka.create_topic("dlq", 1).await;
+    let table = table(&topic);
+
+    // Produce, and count the deliveries the routes require.
+    let mut expected = 0u64;
+    let mut bytes = 0usize;
+    let mut matched = Vec::new();
+    for start in (0..n).step_by(50_000) {
+        let chunk: Vec<TestRecord> = (start..(start + 50_000).min(n)).map(record).collect();
+        for r in &chunk {
+            bytes += r.value.len();
+            let view = RecordView::from_parts(
+                RecordParts {
+                    topic: &topic,
+                    key: Some(r.key.as_bytes()),
+                    value: Some(r.value.as_bytes()),
+                    ..Default::default()
+                },
+                r.headers
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), Some(v.as_bytes()))),
+            );
+            table.match_record(&view, &mut matched);
+            expected += matched.len() as u64;
+        }
+        kafka.produce(&topic, &chunk).await;
+    }
+    let ceiling = raw_consume(&kafka, &topic, n);
+
+    // (a) 10 routes, in-process no-op target.
+    let delivered = Arc::new(AtomicU64::new(0));
+    let noop: Arc<dyn Target> = Arc::new(Noop(delivered.clone()));
+    let engine = Engine::new(config(&kafka), table.clone(), |_| Some(noop.clone())).unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let run = tokio::spawn(engine.run(async {
+        let _ = stopped.await;
+    }));
+    // Time from the first delivery (group join excluded) to the last.
+    while delivered.load(Ordering::Relaxed) == 0 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let started = Instant::now();
+    while delivered.load(Ordering::Relaxed) < expected {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let noop_rate = n as f64 / started.elapsed().as_secs_f64();
+    stop.send(()).unwrap();
+    run.await.unwrap().unwrap();
+
+    // Peak RSS: stalled target, whole backlog.
+    let stalled: Arc<dyn Target> = Arc::new(Stalled);
+    let mut cfg = config(&kafka);
+    cfg.drain_timeout = Duration::from_millis(100);
+    let engine = Engine::new(cfg, table.clone(), |_| Some(stalled.clone())).unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let base = rss_bytes();
+    let run = tokio::spawn(engine.run(async {
+        let _ = stopped.await;
+    }));
+    let mut peak = base;
+    let until = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        peak = peak.max(rss_bytes());
+    }
+    stop.send(()).unwrap();
+    run.await.unwrap().unwrap();
+
+    println!(
+        "\n{n} records, ~{} B each, {PARTITIONS} partitions; 10 routes, {:.2} matches/record\n",
+        bytes / n,
+        expected as f64 / n as f64
+    );
+    println!("| run | records/s | vs. raw consume | memory |");
+    println!("|---|---|---|---|");
+    println!("| raw librdkafka consume (ceiling) | {ceiling:.0} | 100 % | |");
+    println!(
+        "| fanout, 10 routes, no-op target | {noop_rate:.0} | {:.0} % | |",
+        100.0 * noop_rate / ceiling
+    );
+    println!(
+        "| fanout, stalled target, full backlog | | | peak RSS {} MiB (+{} MiB over the {} MiB before) |",
+        peak >> 20,
+        (peak - base.min(peak)) >> 20,
+        base >> 20
+    );
+}
