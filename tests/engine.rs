@@ -331,3 +331,51 @@ async fn a_member_joining_takes_over_partitions_without_losing_records() {
     let duplicates: usize = all.values().map(|c| c - 1).sum();
     println!("rebalance: 4000 records, {duplicates} delivered twice");
 }
+
+/// `on_failure: block` retries past `max_attempts` instead of dead-lettering; `max_record_age`
+/// stops retrying records older than the limit and dead-letters them as `record_too_old`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn block_keeps_retrying_and_max_record_age_gives_up_on_old_records() {
+    let kafka = Tansu::start();
+    let topic = unique("policies");
+    let dlq = unique("dlq");
+    kafka.create_topic(&topic, 1).await;
+    kafka.create_topic(&dlq, 1).await;
+    let dir = temp_dir("policies");
+    let routes = json!([
+        {"name": "strict", "topics": [topic], "targets": [ledger_target("blocking", &dir, json!({"fail_first": 4}),
+            json!({"on_failure": "block", "retry": {"max_attempts": 2, "initial_backoff": "1ms", "max_backoff": "5ms"}}))]},
+        {"name": "fresh", "topics": [topic], "targets": [ledger_target("aging", &dir, json!({"fail_keys": ["k0"]}),
+            json!({"retry": {"max_attempts": 1000, "initial_backoff": "1ms", "max_backoff": "5ms", "max_record_age": "1ms"}}))]},
+    ]);
+    kafka.produce(&topic, &records(20, 1, 4)).await;
+    let config = fast_group(EngineConfig::new(&kafka.bootstrap, &unique("g"), &dlq));
+    let (stop, handle) = start(config, table(routes)).await;
+    wait_for("deliveries", WAIT, || {
+        ledger(&dir.join("blocking.jsonl")).len() >= 20
+            && ledger(&dir.join("aging.jsonl")).len() >= 15
+    })
+    .await;
+    let dead = kafka.read_topic(&dlq, 1, 5, WAIT);
+    stop.send(()).unwrap();
+    handle.await.unwrap();
+
+    let blocking = ledger(&dir.join("blocking.jsonl"));
+    assert_eq!(blocking.len(), 20);
+    assert!(
+        blocking.iter().all(|l| l["attempt"] == 5),
+        "delivered on attempt 5, past max_attempts 2"
+    );
+    assert_eq!(ledger(&dir.join("aging.jsonl")).len(), 15);
+    assert_eq!(
+        dead.len(),
+        5,
+        "only the aging target's k0 records are dead-lettered"
+    );
+    for d in &dead {
+        assert_eq!(d.key.as_deref(), Some("k0"));
+        assert_eq!(d.header(headers::TARGET), Some("fresh/aging"));
+        assert_eq!(d.header(headers::REASON), Some("record_too_old"));
+        assert_eq!(d.header(headers::ATTEMPTS), Some("1"));
+    }
+}
