@@ -3,11 +3,19 @@
 //! One run, one machine: produce N records (default 1,000,000 of ~1 KB; `FANOUT_BENCH_RECORDS`
 //! overrides) to an 8-partition topic; measure the raw librdkafka consume rate of that topic
 //! (the ceiling); run the engine with 10 routes delivering to an in-process no-op target until
-//! every matching record is delivered; then run it with a stalled target over the whole backlog
-//! and sample the process's resident memory. Prints one Markdown table.
+//! every matching record is delivered; the same routes delivering to a real Lambda function on
+//! cargo-lambda's emulator, and to an EventBridge bus on moto (both for a bounded time: the
+//! emulators, not fanout, are the limit there); then run it with a stalled target over the whole
+//! backlog and sample the process's resident memory. Prints one Markdown table.
 //!
 //! `cargo bench --bench e2e` (not a criterion benchmark: it times whole runs and reads RSS).
 
+#[path = "../crates/eventbridge/tests/support/mod.rs"]
+#[allow(dead_code)]
+mod eventbridge_support;
+#[path = "../tests/support/lambda.rs"]
+#[allow(dead_code)]
+mod lambda_support;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
@@ -80,8 +88,9 @@ fn record(i: usize) -> TestRecord {
     }
 }
 
-/// Ten routes, as ten teams would write them: a few selective filters each.
-fn routes(topic: &str) -> serde_json::Value {
+/// Ten routes, as ten teams would write them: a few selective filters each, all delivering to
+/// `target` (a target definition without a name).
+fn routes(topic: &str, target: &serde_json::Value) -> serde_json::Value {
     let filters = [
         json!([{"pattern": {"value": {"status": ["paid"], "amount": [{"numeric": [">", 500]}]}}}]),
         json!([{"pattern": {"value": {"region": ["eu-west-1"], "customer": {"tier": ["gold"]}}}}]),
@@ -94,15 +103,20 @@ fn routes(topic: &str) -> serde_json::Value {
         json!([{"pattern": {"value": {"customer": {"tier": ["new"]}, "region": ["ap-south-1", "sa-east-1"]}}}]),
         json!([{"pattern": {"key": [{"prefix": "cus-00000"}]}}]),
     ];
-    json!(filters.iter().enumerate().map(|(i, f)| json!({
-        "name": format!("team-{i}"), "topics": [topic], "filters": f,
-        "targets": [{"custom": {"name": "t", "kind": "bench", "delivery": {"batch": {"max_records": 500, "max_wait": "20ms"}}}}]
-    })).collect::<Vec<_>>())
+    json!(
+        filters
+            .iter()
+            .enumerate()
+            .map(|(i, f)| json!({
+                "name": format!("team-{i}"), "topics": [topic], "filters": f, "targets": [target]
+            }))
+            .collect::<Vec<_>>()
+    )
 }
 
-fn table(topic: &str) -> Arc<RouteTable> {
+fn route_table(topic: &str, target: serde_json::Value) -> Arc<RouteTable> {
     let mut b = RouteTable::builder();
-    for r in routes(topic).as_array().unwrap() {
+    for r in routes(topic, &target).as_array().unwrap() {
         b.add_route(&serde_json::from_value(r.clone()).unwrap());
     }
     Arc::new(b.build().unwrap())
@@ -146,6 +160,44 @@ fn config(kafka: &Tansu) -> EngineConfig {
         .kafka_property("heartbeat.interval.ms", "500")
 }
 
+/// Runs the engine with `targets` until `expected` deliveries or `limit` (after the first
+/// delivery) pass; returns (deliveries, seconds).
+async fn run_for(
+    kafka: &Tansu,
+    table: Arc<RouteTable>,
+    targets: Vec<Arc<dyn Target>>,
+    expected: u64,
+    limit: Duration,
+) -> (u64, f64) {
+    let mut cfg = config(kafka);
+    cfg.drain_timeout = Duration::from_secs(1);
+    let engine = Engine::new(cfg, table, |t| targets.get(t.id.0 as usize).cloned()).unwrap();
+    let stats = engine.stats();
+    let delivered = move || {
+        stats
+            .targets()
+            .map(|(_, s)| {
+                s.delivered.load(Ordering::Relaxed) + s.dead_lettered.load(Ordering::Relaxed)
+            })
+            .sum::<u64>()
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let mut run = tokio::spawn(engine.run(async {
+        let _ = stopped.await;
+    }));
+    while delivered() == 0 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let started = Instant::now();
+    while delivered() < expected && started.elapsed() < limit {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let result = (delivered(), started.elapsed().as_secs_f64());
+    stop.send(()).unwrap();
+    let _ = tokio::time::timeout(Duration::from_secs(60), &mut run).await;
+    result
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let n: usize = std::env::var("FANOUT_BENCH_RECORDS")
@@ -156,7 +208,10 @@ async fn main() {
     let topic = unique("e2e");
     kafka.create_topic(&topic, PARTITIONS).await;
     kafka.create_topic("dlq", 1).await;
-    let table = table(&topic);
+    let table = route_table(
+        &topic,
+        json!({"custom": {"name": "t", "kind": "bench", "delivery": {"batch": {"max_records": 500, "max_wait": "20ms"}}}}),
+    );
 
     // Produce, and count the deliveries the routes require.
     let mut expected = 0u64;
@@ -204,6 +259,60 @@ async fn main() {
     stop.send(()).unwrap();
     run.await.unwrap().unwrap();
 
+    // (b) the same routes to a real Lambda function on cargo-lambda's emulator.
+    let mut lambdas = lambda_support::LambdaStack::start();
+    for _ in 0..4 {
+        lambdas.function("recorder", &[("RECORDER_FILE", "/dev/null")]);
+    }
+    let lambda_table = route_table(
+        &topic,
+        json!({"lambda": {"name": "t", "function": "recorder", "delivery": {"batch": {"max_records": 500, "max_wait": "20ms"}}}}),
+    );
+    let mut factory = fanout_lambda::LambdaTargets::builder()
+        .region("us-east-1")
+        .credentials("test", "test")
+        .endpoint_url(&lambdas.endpoint)
+        .bootstrap_servers(&kafka.bootstrap)
+        .build()
+        .await;
+    let lambda_targets: Vec<Arc<dyn Target>> = lambda_table
+        .targets()
+        .iter()
+        .map(|t| factory.target(t).unwrap())
+        .collect();
+    let lambda_rate = run_for(
+        &kafka,
+        lambda_table,
+        lambda_targets,
+        expected,
+        Duration::from_secs(30),
+    )
+    .await;
+    drop(lambdas);
+
+    // (c) the same routes to an EventBridge bus on moto (no rule: moto delivers rules synchronously).
+    let moto = eventbridge_support::Moto::start().await;
+    moto.create_bus("bench").await;
+    let bus_table = route_table(
+        &topic,
+        json!({"eventbridge": {"name": "t", "bus": "bench", "source": "bench", "detail_type": "Order"}}),
+    );
+    let mut buses = moto.targets();
+    let bus_targets: Vec<Arc<dyn Target>> = bus_table
+        .targets()
+        .iter()
+        .map(|t| buses.target(t).unwrap())
+        .collect();
+    let bus_rate = run_for(
+        &kafka,
+        bus_table,
+        bus_targets,
+        expected,
+        Duration::from_secs(30),
+    )
+    .await;
+    drop(moto);
+
     // Peak RSS: stalled target, whole backlog.
     let stalled: Arc<dyn Target> = Arc::new(Stalled);
     let mut cfg = config(&kafka);
@@ -235,6 +344,17 @@ async fn main() {
         "| fanout, 10 routes, no-op target | {noop_rate:.0} | {:.0} % | |",
         100.0 * noop_rate / ceiling
     );
+    let per_record = expected as f64 / n as f64;
+    for (name, (deliveries, secs)) in [
+        ("Lambda (cargo-lambda emulator, 4 function processes)", lambda_rate),
+        ("EventBridge (moto)", bus_rate),
+    ] {
+        let records = deliveries as f64 / per_record / secs;
+        println!(
+            "| fanout, 10 routes, {name}: {deliveries} deliveries in {secs:.1} s | {records:.0} | {:.1} % | |",
+            100.0 * records / ceiling
+        );
+    }
     println!(
         "| fanout, stalled target, full backlog | | | peak RSS {} MiB (+{} MiB over the {} MiB before) |",
         peak >> 20,
