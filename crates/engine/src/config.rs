@@ -65,9 +65,10 @@ pub struct DlqConfigFile {
 pub struct EngineConfigFile {
     /// How often finished offsets are committed (default `1s`).
     pub commit_interval: Option<String>,
-    /// Records buffered or in flight per partition before it is paused (default 10000).
+    /// Records buffered or in flight per partition before it is paused (default 5000).
     pub max_buffered_records: Option<usize>,
-    /// Bytes buffered or in flight per partition before it is paused (default `32MB`).
+    /// Memory buffered or in flight per partition before it is paused (default `16MB`; a
+    /// record counts three times its bytes, for its parsed view, plus 512 bytes).
     pub max_buffered_bytes: Option<Value>,
     /// On shutdown, how long lanes may keep delivering what they hold (default `30s`).
     pub drain_timeout: Option<String>,
@@ -145,8 +146,8 @@ impl EngineConfig {
             kafka,
             dlq_topic: dlq_topic.into(),
             commit_interval: Duration::from_secs(1),
-            max_buffered_records: NonZeroUsize::new(10_000).expect("non-zero"),
-            max_buffered_bytes: NonZeroUsize::new(32 << 20).expect("non-zero"),
+            max_buffered_records: NonZeroUsize::new(5_000).expect("non-zero"),
+            max_buffered_bytes: NonZeroUsize::new(16 << 20).expect("non-zero"),
             drain_timeout: Duration::from_secs(30),
             revoke_timeout: Duration::from_secs(10),
             attempt_timeout: Duration::from_secs(60),

@@ -241,6 +241,10 @@ impl Engine {
         if !self.config.kafka.contains_key("auto.offset.reset") {
             client.set("auto.offset.reset", "earliest");
         }
+        if !self.config.kafka.contains_key("queued.max.messages.kbytes") {
+            // librdkafka prefetches up to 64 MB by default; fanout buffers per partition itself.
+            client.set("queued.max.messages.kbytes", "16384");
+        }
         if !self.config.kafka.contains_key("statistics.interval.ms") {
             client.set("statistics.interval.ms", "5000"); // consumer lag for the metrics
         }
@@ -337,7 +341,7 @@ impl Engine {
             if !progress.is_new(record.offset) {
                 return; // re-fetched after a pause/resume: already tracked
             }
-            progress.track(record.offset, targets.len() as u32, record.size());
+            progress.track(record.offset, targets.len() as u32, record.memory_estimate());
             progress.pending_records() >= self.config.max_buffered_records.get()
                 || progress.pending_bytes() >= self.config.max_buffered_bytes.get()
         };

@@ -42,8 +42,14 @@ pub enum TimestampType {
 }
 
 impl DeliveryRecord {
-    /// Bytes the record occupies in memory (key, value and headers), used for batch and
-    /// buffer limits.
+    /// Estimated bytes the record holds in memory while buffered: its bytes plus the parsed
+    /// record view (a `serde_json::Value` takes about twice the text it came from) and fixed
+    /// overhead. Used for the per-partition buffer cap.
+    pub fn memory_estimate(&self) -> usize {
+        3 * self.size() + 512
+    }
+
+    /// Payload bytes of the record (key, value and headers), used for batch limits.
     pub fn size(&self) -> usize {
         let headers: usize = self
             .headers
