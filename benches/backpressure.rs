@@ -93,7 +93,7 @@ async fn main() {
     drop(records);
     println!(
         "backlog: {RECORDS} records x ~{VALUE_BYTES} B = {} MiB on {PARTITIONS} partitions; target never answers",
-        RECORDS * VALUE_BYTES >> 20
+        (RECORDS * VALUE_BYTES) >> 20
     );
     println!("| per-partition cap | RSS before | peak RSS while consuming | growth |");
     println!("|---|---|---|---|");

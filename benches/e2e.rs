@@ -11,10 +11,8 @@
 //! `cargo bench --bench e2e` (not a criterion benchmark: it times whole runs and reads RSS).
 
 #[path = "../crates/eventbridge/tests/support/mod.rs"]
-#[allow(dead_code)]
 mod eventbridge_support;
 #[path = "../tests/support/lambda.rs"]
-#[allow(dead_code)]
 mod lambda_support;
 #[path = "../tests/support/mod.rs"]
 mod support;

@@ -3,10 +3,8 @@
 //! (moto; a rule forwards to SQS, where the test reads what EventBridge delivered).
 
 #[path = "../crates/eventbridge/tests/support/mod.rs"]
-#[allow(dead_code)]
 mod eventbridge_support;
 #[path = "support/lambda.rs"]
-#[allow(dead_code)]
 mod lambda_support;
 mod support;
 
@@ -32,7 +30,9 @@ async fn one_read_reaches_a_lambda_function_and_an_eventbridge_bus() {
     kafka.create_topic(&dlq, 1).await;
     let bus = unique("bus");
     moto.create_bus(&bus).await;
-    let queue = moto.rule_to_queue(&bus, &json!({"source": ["com.example.orders"]})).await;
+    let queue = moto
+        .rule_to_queue(&bus, &json!({"source": ["com.example.orders"]}))
+        .await;
 
     let dir = temp_dir("mixed");
     std::fs::create_dir_all(dir.join("routes")).unwrap();
@@ -58,7 +58,9 @@ async fn one_read_reaches_a_lambda_function_and_an_eventbridge_bus() {
         .map(|i| TestRecord {
             partition: i % 2,
             key: format!("o{i}"),
-            value: json!({"amount": i, "kind": if i % 2 == 0 { "OrderPlaced" } else { "OrderPaid" }}).to_string(),
+            value:
+                json!({"amount": i, "kind": if i % 2 == 0 { "OrderPlaced" } else { "OrderPaid" }})
+                    .to_string(),
             headers: vec![],
         })
         .collect();
@@ -85,25 +87,48 @@ async fn one_read_reaches_a_lambda_function_and_an_eventbridge_bus() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
-    assert_eq!(child.wait().unwrap().code(), Some(0), "see {}", dir.join("fanout.log").display());
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    assert_eq!(
+        child.wait().unwrap().code(),
+        Some(0),
+        "see {}",
+        dir.join("fanout.log").display()
+    );
 
     let invoked = records_of(&recorded);
     assert_eq!(invoked.len(), 60, "every record reached the function once");
     let offsets: HashSet<(i64, i64)> = invoked
         .iter()
-        .map(|l| (l["partition"].as_i64().unwrap(), l["offset"].as_i64().unwrap()))
+        .map(|l| {
+            (
+                l["partition"].as_i64().unwrap(),
+                l["offset"].as_i64().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(offsets.len(), 60);
     assert_eq!(events.len(), 60, "every record reached the bus once");
-    let amounts: HashSet<i64> = events.iter().map(|e| e["detail"]["amount"].as_i64().unwrap()).collect();
+    let amounts: HashSet<i64> = events
+        .iter()
+        .map(|e| e["detail"]["amount"].as_i64().unwrap())
+        .collect();
     assert_eq!(amounts, (0..60).collect());
     for e in &events {
-        let kind = if e["detail"]["amount"].as_i64().unwrap() % 2 == 0 { "OrderPlaced" } else { "OrderPaid" };
+        let kind = if e["detail"]["amount"].as_i64().unwrap() % 2 == 0 {
+            "OrderPlaced"
+        } else {
+            "OrderPaid"
+        };
         assert_eq!(e["detail-type"], kind);
         assert_eq!(e["source"], "com.example.orders");
     }
     for p in 0..2 {
-        assert_eq!(kafka.committed(&group, &topic, p), Some(30), "everything committed");
+        assert_eq!(
+            kafka.committed(&group, &topic, p),
+            Some(30),
+            "everything committed"
+        );
     }
 }
