@@ -309,7 +309,11 @@ async fn main() {
         &topic,
         &json!({"custom": {"name": "t", "kind": "ledger", "settings": {"path": dir.join("never.jsonl"), "stall": true}}}),
     );
-    std::fs::write(dir.join("routes/bench.json"), json!({"routes": stalled_routes}).to_string()).unwrap();
+    std::fs::write(
+        dir.join("routes/bench.json"),
+        json!({"routes": stalled_routes}).to_string(),
+    )
+    .unwrap();
     std::fs::write(
         dir.join("fanout.yaml"),
         format!(
@@ -329,7 +333,9 @@ async fn main() {
         .unwrap();
     tokio::time::sleep(Duration::from_secs(25)).await;
     let peak = peak_rss(child.id());
-    let _ = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
     let _ = child.wait();
 
     println!(
@@ -346,7 +352,10 @@ async fn main() {
     );
     let per_record = expected as f64 / n as f64;
     for (name, (deliveries, secs)) in [
-        ("Lambda (cargo-lambda emulator, 4 function processes)", lambda_rate),
+        (
+            "Lambda (cargo-lambda emulator, 4 function processes)",
+            lambda_rate,
+        ),
         ("EventBridge (moto)", bus_rate),
     ] {
         let records = deliveries as f64 / per_record / secs;

@@ -341,7 +341,11 @@ impl Engine {
             if !progress.is_new(record.offset) {
                 return; // re-fetched after a pause/resume: already tracked
             }
-            progress.track(record.offset, targets.len() as u32, record.memory_estimate());
+            progress.track(
+                record.offset,
+                targets.len() as u32,
+                record.memory_estimate(),
+            );
             progress.pending_records() >= self.config.max_buffered_records.get()
                 || progress.pending_bytes() >= self.config.max_buffered_bytes.get()
         };
