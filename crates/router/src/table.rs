@@ -181,9 +181,6 @@ impl RouteTableBuilder {
             }
         };
         for (i, value) in routes.into_iter().enumerate() {
-            if unreadable.contains(&i) {
-                continue;
-            }
             let prefix = format!("routes[{i}]");
             let name = value.get("name").and_then(Value::as_str).map(str::to_owned);
             let at = |field: &str| {
@@ -194,6 +191,13 @@ impl RouteTableBuilder {
                 };
                 source.position(&full)
             };
+            if unreadable.contains(&i) {
+                // Still claim the name, so that a duplicate is reported too.
+                if let Some(e) = name.as_deref().and_then(|n| self.check_name(file, n, &at)) {
+                    self.errors.push(e);
+                }
+                continue;
+            }
             // Report every field error, not only serde's first: drop the offending field and
             // read the route again, until it reads or a required field is missing.
             let mut value = value;

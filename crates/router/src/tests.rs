@@ -180,11 +180,11 @@ routes/broken.yaml:6:5: route `bad-one` field `targets`: a route needs at least 
   hint: add a target, e.g. `- lambda: {function: my-fn}`
 routes/broken.yaml:11:11: route `bad-two` field `targets[0].lambda.function`: `arn:aws:lambda:us-east-1:12345:function:f` is not a Lambda function ARN
   hint: use a name (`my-fn`), a partial ARN (`123456789012:function:my-fn`) or an ARN (`arn:aws:lambda:us-east-1:123456789012:function:my-fn`), optionally `:alias`
-routes/broken.yaml:14:13: route `bad-two` field `targets[0].lambda.delivery.batch.max_records`: max_records 20000 is outside 1–10000 for lambda targets
-routes/broken.yaml:15:13: route `bad-two` field `targets[0].lambda.delivery.retry.initial_backoff`: initial_backoff 10s is larger than max_backoff 1s
-routes/broken.yaml:19:11: route `bad-two` field `targets[1].eventbridge.detail_type.path`: invalid JSONPath `$.value..`: at position 9, must start with lowercase alpha or '_'
+routes/broken.yaml:13:21: route `bad-two` field `targets[0].lambda.delivery.batch.max_records`: max_records 20000 is outside 1–10000 for lambda targets
+routes/broken.yaml:14:21: route `bad-two` field `targets[0].lambda.delivery.retry.initial_backoff`: initial_backoff 10s is larger than max_backoff 1s
+routes/broken.yaml:18:25: route `bad-two` field `targets[1].eventbridge.detail_type.path`: invalid JSONPath `$.value..`: at position 9, must start with lowercase alpha or '_'
   hint: e.g. `$.value.type`
-routes/broken.yaml:20:5: route `bad-one` field `name`: route name `bad-one` is already used (first in routes/broken.yaml:2)
+routes/broken.yaml:19:5: route `bad-one` field `name`: route name `bad-one` is already used (first in routes/broken.yaml:2)
   hint: route names are unique across all route files";
     assert_eq!(err, expected);
 }
