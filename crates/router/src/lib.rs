@@ -13,8 +13,8 @@
 //!     filters:
 //!       - pattern: {"value": {"amount": [{"numeric": [">", 100]}]}}
 //!     targets:
-//!       - type: lambda
-//!         function: fraud-check
+//!       - lambda:
+//!           function: fraud-check
 //! "#;
 //! let mut builder = RouteTable::builder();
 //! builder.add_file("routes/orders.yaml", yaml);
