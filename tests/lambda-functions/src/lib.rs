@@ -228,3 +228,92 @@ fn partial_failures(records: &[Value]) -> Vec<Value> {
     }
     out
 }
+
+// ---- Helpers for the demo functions (`fraud-check`, `telemetry-alerts`, `tenant-sync`, used
+// by scripts/demo.sh): same decoding as the test functions, with a handler of their own.
+
+/// One record a demo function received.
+#[derive(Debug, Clone)]
+pub struct DemoRecord {
+    /// `<topic>-<partition>` for ESM events, empty for `format: record`.
+    pub partition_key: String,
+    /// Source topic.
+    pub topic: String,
+    /// Source partition.
+    pub partition: i64,
+    /// Source offset.
+    pub offset: i64,
+    /// The key as text, if any.
+    pub key: Option<String>,
+    /// The value: parsed JSON when it is JSON, else a JSON string of its text.
+    pub value: Value,
+    /// Header name → value (as text).
+    pub headers: serde_json::Map<String, Value>,
+}
+
+fn parse_text(v: &Value) -> Value {
+    match v.as_str() {
+        Some(s) => serde_json::from_str(s).unwrap_or_else(|_| Value::String(s.to_owned())),
+        None => v.clone(),
+    }
+}
+
+/// The records of an invocation: an ESM Kafka event (decoded with `aws_lambda_events`'
+/// `KafkaEvent`, base64 key/value decoded) or, for `format: record` targets, the one record
+/// view the payload is.
+pub fn demo_records(payload: &Value) -> Result<Vec<DemoRecord>, Diagnostic> {
+    let (lines, records) = lines(payload)?;
+    if records.is_empty() {
+        // `format: record`: the payload is fanout's record view.
+        let view = &lines[0]["view"];
+        let key = match &view["key"] {
+            Value::Null => None,
+            Value::String(s) => Some(s.clone()),
+            other => Some(other.to_string()),
+        };
+        return Ok(vec![DemoRecord {
+            partition_key: String::new(),
+            topic: view["topic"].as_str().unwrap_or_default().to_owned(),
+            partition: view["partition"].as_i64().unwrap_or_default(),
+            offset: view["offset"].as_i64().unwrap_or_default(),
+            key,
+            value: view["value"].clone(),
+            headers: view["headers"].as_object().cloned().unwrap_or_default(),
+        }]);
+    }
+    Ok(records
+        .iter()
+        .map(|r| DemoRecord {
+            partition_key: r["partitionKey"].as_str().unwrap_or_default().to_owned(),
+            topic: r["topic"].as_str().unwrap_or_default().to_owned(),
+            partition: r["partition"].as_i64().unwrap_or_default(),
+            offset: r["offset"].as_i64().unwrap_or_default(),
+            key: r["key"].as_str().map(str::to_owned),
+            value: parse_text(&r["value"]),
+            headers: r["headers"].as_object().cloned().unwrap_or_default(),
+        })
+        .collect())
+}
+
+/// Is this payload an ESM Kafka event (rather than a `format: record` record view)?
+pub fn is_esm_event(payload: &Value) -> bool {
+    payload.get("eventSource").is_some()
+}
+
+/// A function error (`errorType`, `errorMessage`).
+pub fn function_error(error_type: &str, message: impl ToString) -> Diagnostic {
+    diagnostic(error_type, message)
+}
+
+/// Runs a demo function with its own handler until the runtime API goes away. `call` is the
+/// 1-based number of the invocation in this process.
+pub async fn run_demo<F>(handler: F) -> Result<(), Error>
+where
+    F: Fn(u64, Value) -> Result<Value, Diagnostic> + Copy + Send + 'static,
+{
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let call = CALLS.fetch_add(1, Ordering::SeqCst) + 1;
+        handler(call, event.payload)
+    }))
+    .await
+}
