@@ -230,11 +230,17 @@ impl Engine {
             return Err(EngineError::NoTopics);
         }
         let partitions: Partitions = Arc::new(Mutex::new(HashMap::new()));
+        // The DLQ producer shares the connection and security settings, not consumer-only ones
+        // (librdkafka would warn about each).
+        let mut producer_config = ClientConfig::new();
+        for (k, v) in self.config.kafka.iter().filter(|(k, _)| !is_consumer_only(k)) {
+            producer_config.set(k, v);
+        }
+        let producer: FutureProducer = producer_config.create()?;
         let mut client = ClientConfig::new();
         for (k, v) in &self.config.kafka {
             client.set(k, v);
         }
-        let producer: FutureProducer = client.create()?;
         client
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false");
@@ -428,6 +434,25 @@ impl Engine {
             tracing::warn!(error = %e, "offset commit failed; will retry on the next tick");
         }
     }
+}
+
+/// librdkafka properties that only a consumer understands.
+fn is_consumer_only(key: &str) -> bool {
+    const KEYS: [&str; 12] = [
+        "group.id",
+        "group.instance.id",
+        "group.protocol",
+        "session.timeout.ms",
+        "heartbeat.interval.ms",
+        "max.poll.interval.ms",
+        "auto.offset.reset",
+        "partition.assignment.strategy",
+        "isolation.level",
+        "check.crcs",
+        "statistics.interval.ms",
+        "allow.auto.create.topics",
+    ];
+    KEYS.contains(&key) || key.starts_with("fetch.") || key.starts_with("queued.")
 }
 
 fn delivery_record(msg: &BorrowedMessage<'_>) -> DeliveryRecord {
