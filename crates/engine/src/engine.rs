@@ -233,7 +233,12 @@ impl Engine {
         // The DLQ producer shares the connection and security settings, not consumer-only ones
         // (librdkafka would warn about each).
         let mut producer_config = ClientConfig::new();
-        for (k, v) in self.config.kafka.iter().filter(|(k, _)| !is_consumer_only(k)) {
+        for (k, v) in self
+            .config
+            .kafka
+            .iter()
+            .filter(|(k, _)| !is_consumer_only(k))
+        {
             producer_config.set(k, v);
         }
         let producer: FutureProducer = producer_config.create()?;
