@@ -12,6 +12,8 @@
 use serde_json::Value;
 use serde_json_path::JsonPath;
 
+use crate::matcher::anchor::{Anchor, Cost};
+use crate::matcher::jsonpath_anchor::anchor_options;
 use crate::record::RecordView;
 
 /// A JSONPath expression could not be parsed.
@@ -67,6 +69,30 @@ impl JsonPathFilter {
     /// Does the filter hold for this record?
     pub fn matches(&self, record: &RecordView) -> bool {
         !self.query.query(record.wrapped()).is_empty()
+    }
+
+    /// The cheapest anchor among the expression's top-level conjuncts (see
+    /// [`crate::matcher::jsonpath_anchor`]): a necessary condition of the filter that the route
+    /// index can look up; `None` when no conjunct gives one.
+    pub(crate) fn anchors(&self, cost: Cost<'_>) -> Option<Vec<Anchor>> {
+        self.anchor_conjuncts(cost)
+            .into_iter()
+            .min_by_key(|(c, _)| *c)
+            .map(|(_, set)| set)
+    }
+
+    /// Every anchor the expression's top-level conjuncts give, each a necessary condition on
+    /// its own, priced.
+    pub(crate) fn anchor_conjuncts(&self, cost: Cost<'_>) -> Vec<(u64, Vec<Anchor>)> {
+        anchor_options(&self.source)
+            .into_iter()
+            .map(|a| (cost(&a), vec![a]))
+            .collect()
+    }
+
+    /// Every anchor the expression's top-level conjuncts give.
+    pub(crate) fn anchor_candidates(&self) -> Vec<Anchor> {
+        anchor_options(&self.source)
     }
 }
 

@@ -46,12 +46,16 @@
 //!   its filters holds ([`Filter`]): an EventBridge event pattern ([`pattern`]) or an RFC 9535
 //!   JSONPath filter expression ([`jsonpath`]). No filter means every record.
 //! - [`RouteTable::match_record`] writes matching route ids into a buffer the caller reuses.
+//!   The table indexes every filter's necessary conditions (exact values, prefixes, suffixes,
+//!   numeric ranges) per topic, so a record evaluates only the few routes those conditions
+//!   select; the result is always exactly that of evaluating every route in turn.
 
 mod build;
 pub mod config;
 mod error;
 mod filter;
 pub mod jsonpath;
+mod matcher;
 pub mod pattern;
 pub mod record;
 pub mod route;
@@ -60,6 +64,7 @@ mod table;
 pub use error::{RouteError, RouteErrors};
 pub use filter::Filter;
 pub use jsonpath::{JsonPathError, JsonPathFilter};
+pub use matcher::MatchScratch;
 pub use pattern::{Pattern, PatternError};
 pub use record::{RecordParts, RecordView};
 pub use route::{

@@ -1,5 +1,6 @@
 //! The compiled route table and its builder.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 
 use serde_json::Value;
@@ -7,6 +8,7 @@ use serde_json::Value;
 use crate::build::{BuiltRoute, Problem, build_route};
 use crate::config::{RouteConfig, RouteFileConfig, load_source};
 use crate::error::{RouteError, RouteErrors};
+use crate::matcher::{MatchScratch, Matcher};
 use crate::record::RecordView;
 use crate::route::{Route, RouteId, Target, TargetId};
 
@@ -16,6 +18,11 @@ pub struct RouteTable {
     routes: Vec<Route>,
     targets: Vec<Target>,
     by_topic: HashMap<String, Vec<RouteId>>,
+    matcher: Matcher,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<MatchScratch> = RefCell::new(MatchScratch::new());
 }
 
 impl RouteTable {
@@ -26,7 +33,36 @@ impl RouteTable {
 
     /// Writes the ids of the routes this record matches into `out` (cleared first), in route
     /// order. Reuse `out` across records: matching allocates nothing for the result.
+    ///
+    /// Uses the compiled index (see [`RouteTable::match_record_with`]) with working memory kept
+    /// per thread.
     pub fn match_record(&self, record: &RecordView, out: &mut Vec<RouteId>) {
+        SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+            Ok(mut scratch) => self.match_record_with(record, &mut scratch, out),
+            Err(_) => self.match_record_with(record, &mut MatchScratch::new(), out),
+        });
+    }
+
+    /// Like [`RouteTable::match_record`], with caller-owned working memory.
+    ///
+    /// The table indexes the necessary conditions of every filter (exact values, prefixes,
+    /// suffixes and numeric ranges at field paths), reads only those paths of the record, and
+    /// evaluates only the routes whose conditions hold, plus routes whose filters give no such
+    /// condition. The result is the same as [`RouteTable::match_record_naive`]'s.
+    pub fn match_record_with(
+        &self,
+        record: &RecordView,
+        scratch: &mut MatchScratch,
+        out: &mut Vec<RouteId>,
+    ) {
+        self.matcher
+            .match_record(&self.routes, record, scratch, out);
+    }
+
+    /// The reference evaluation: every route of the record's topic, in turn. Slower than
+    /// [`RouteTable::match_record`] on large tables, with the same result; kept as the oracle
+    /// for tests and benchmarks.
+    pub fn match_record_naive(&self, record: &RecordView, out: &mut Vec<RouteId>) {
         out.clear();
         let Some(candidates) = self.by_topic.get(record.topic()) else {
             return;
@@ -337,6 +373,7 @@ impl RouteTableBuilder {
                 targets: target_ids,
             });
         }
+        table.matcher = Matcher::build(&table.routes);
         Ok(table)
     }
 }

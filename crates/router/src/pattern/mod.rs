@@ -58,6 +58,7 @@
 //! - Inside an array element, `exists: false` is judged within the element
 //!   that the rest of that object pattern matched.
 
+mod anchors;
 mod compile;
 mod eval;
 mod normalize;

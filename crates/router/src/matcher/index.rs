@@ -1,0 +1,239 @@
+//! The per-topic index: a trie of the anchor paths, each with lookups for its anchors.
+
+use serde_json::Value;
+
+use super::anchor::{Anchor, AnchorTest, Range, ValueKey, f64_key};
+use super::hash::FastMap;
+use super::ranges::RangeIndex;
+
+/// Routes (`RouteId.0`) sharing one key.
+type Ids = Box<[u32]>;
+
+/// Prefixes (or suffixes) of one length, in bytes → routes.
+type PrefixMap = FastMap<Box<[u8]>, Ids>;
+
+/// Children looked up by name instead of scanned once a trie node has more than this many.
+const SCAN_LIMIT: usize = 8;
+
+/// The index of one topic: which routes' indexed conditions hold for a record, read off the
+/// anchor paths only.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TopicIndex {
+    /// The trie of anchor paths; `nodes[0]` is the record view.
+    nodes: Vec<TrieNode>,
+    /// Routes without anchors, ascending: candidates for every record.
+    pub(crate) always: Vec<u32>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct TrieNode {
+    /// Member name → child node.
+    children: Vec<(Box<str>, usize)>,
+    /// The same, as a map, when there are many children.
+    by_name: FastMap<Box<str>, usize>,
+    /// Lookups for the anchors whose path ends here.
+    anchors: Option<PathIndex>,
+}
+
+/// Lookups for the anchors of one path.
+#[derive(Debug, Clone, Default)]
+struct PathIndex {
+    strings: FastMap<Box<str>, Ids>,
+    numbers: FastMap<u64, Ids>,
+    /// `[false, true]`.
+    bools: [Ids; 2],
+    nulls: Ids,
+    /// One map per prefix length (in bytes), keyed by the prefix.
+    prefixes: Vec<(usize, PrefixMap)>,
+    /// The same for suffixes.
+    suffixes: Vec<(usize, PrefixMap)>,
+    ranges: RangeIndex,
+}
+
+impl TopicIndex {
+    /// Calls `found` with every route some indexed anchor of which holds in `view` (possibly
+    /// more than once; routes without anchors are in [`TopicIndex::always`] instead).
+    pub(crate) fn candidates(&self, view: &Value, found: &mut impl FnMut(u32)) {
+        if !self.nodes.is_empty() {
+            self.visit(0, view, found);
+        }
+    }
+
+    fn visit(&self, at: usize, value: &Value, found: &mut impl FnMut(u32)) {
+        let node = &self.nodes[at];
+        match value {
+            Value::Array(items) => {
+                for item in items {
+                    self.visit(at, item, found);
+                }
+            }
+            Value::Object(map) => {
+                if node.by_name.is_empty() || map.len() > node.children.len() {
+                    for (name, child) in &node.children {
+                        if let Some(value) = map.get(&**name) {
+                            self.visit(*child, value, found);
+                        }
+                    }
+                } else {
+                    for (name, value) in map {
+                        if let Some(&child) = node.by_name.get(name.as_str()) {
+                            self.visit(child, value, found);
+                        }
+                    }
+                }
+            }
+            scalar => {
+                if let Some(anchors) = &node.anchors {
+                    anchors.probe(scalar, found);
+                }
+            }
+        }
+    }
+}
+
+impl PathIndex {
+    fn probe(&self, value: &Value, found: &mut impl FnMut(u32)) {
+        let ids: Option<&Ids> = match value {
+            Value::String(s) => {
+                let bytes = s.as_bytes();
+                for (len, map) in &self.prefixes {
+                    if let Some(ids) = bytes.get(..*len).and_then(|p| map.get(p)) {
+                        ids.iter().for_each(|&id| found(id));
+                    }
+                }
+                for (len, map) in &self.suffixes {
+                    let start = bytes.len().wrapping_sub(*len);
+                    if let Some(ids) = bytes.get(start..).and_then(|p| map.get(p)) {
+                        ids.iter().for_each(|&id| found(id));
+                    }
+                }
+                self.strings.get(s.as_str())
+            }
+            Value::Number(n) => {
+                let Some(x) = n.as_f64() else { return };
+                if !self.ranges.is_empty() {
+                    self.ranges.stab(x, found);
+                }
+                self.numbers.get(&f64_key(x))
+            }
+            Value::Bool(b) => Some(&self.bools[usize::from(*b)]),
+            Value::Null => Some(&self.nulls),
+            Value::Array(_) | Value::Object(_) => None,
+        };
+        if let Some(ids) = ids {
+            ids.iter().for_each(|&id| found(id));
+        }
+    }
+}
+
+/// Collects routes' indexed conditions and routes without any, then builds a [`TopicIndex`].
+#[derive(Debug, Default)]
+pub(crate) struct TopicIndexBuilder {
+    paths: FastMap<Vec<String>, PathBuilder>,
+    always: Vec<u32>,
+}
+
+#[derive(Debug, Default)]
+struct PathBuilder {
+    exact: FastMap<ValueKey, Vec<u32>>,
+    prefixes: FastMap<String, Vec<u32>>,
+    suffixes: FastMap<String, Vec<u32>>,
+    ranges: Vec<(Range, u32)>,
+}
+
+impl TopicIndexBuilder {
+    /// Adds a route that is a candidate for every record.
+    pub(crate) fn add_always(&mut self, route: u32) {
+        self.always.push(route);
+    }
+
+    /// Adds a route that is a candidate when any of `anchors` holds.
+    pub(crate) fn add_route(&mut self, route: u32, anchors: &[Anchor]) {
+        for anchor in anchors {
+            let path = self.paths.entry(anchor.path.clone()).or_default();
+            match &anchor.test {
+                AnchorTest::Exact(key) => path.exact.entry(key.clone()).or_default().push(route),
+                AnchorTest::Prefix(p) => path.prefixes.entry(p.clone()).or_default().push(route),
+                AnchorTest::Suffix(p) => path.suffixes.entry(p.clone()).or_default().push(route),
+                AnchorTest::Range(r) => path.ranges.push((*r, route)),
+            }
+        }
+    }
+
+    /// Builds the index.
+    pub(crate) fn build(mut self) -> TopicIndex {
+        self.always.sort_unstable();
+        self.always.dedup();
+        let mut index = TopicIndex {
+            nodes: vec![TrieNode::default()],
+            always: self.always,
+        };
+        let mut paths: Vec<_> = self.paths.into_iter().collect();
+        paths.sort_by(|a, b| a.0.cmp(&b.0));
+        for (path, built) in paths {
+            let mut at = 0;
+            for name in path {
+                at = match index.nodes[at].children.iter().find(|(n, _)| **n == *name) {
+                    Some(&(_, child)) => child,
+                    None => {
+                        let child = index.nodes.len();
+                        index.nodes.push(TrieNode::default());
+                        index.nodes[at].children.push((name.into(), child));
+                        child
+                    }
+                };
+            }
+            index.nodes[at].anchors = Some(built.finish());
+        }
+        for node in &mut index.nodes {
+            if node.children.len() > SCAN_LIMIT {
+                node.by_name = node.children.iter().cloned().collect();
+            }
+        }
+        index
+    }
+}
+
+impl PathBuilder {
+    fn finish(self) -> PathIndex {
+        let mut index = PathIndex {
+            ranges: RangeIndex::new(self.ranges),
+            ..PathIndex::default()
+        };
+        for (key, ids) in self.exact {
+            let ids = ids_of(ids);
+            match key {
+                ValueKey::Str(s) => {
+                    index.strings.insert(s.into(), ids);
+                }
+                ValueKey::Num(n) => {
+                    index.numbers.insert(n, ids);
+                }
+                ValueKey::Bool(b) => index.bools[usize::from(b)] = ids,
+                ValueKey::Null => index.nulls = ids,
+            }
+        }
+        index.prefixes = by_length(self.prefixes);
+        index.suffixes = by_length(self.suffixes);
+        index
+    }
+}
+
+/// Groups strings by length (in bytes): one map per length, shortest first.
+fn by_length(strings: FastMap<String, Vec<u32>>) -> Vec<(usize, PrefixMap)> {
+    let mut maps: FastMap<usize, PrefixMap> = FastMap::default();
+    for (text, ids) in strings {
+        maps.entry(text.len())
+            .or_default()
+            .insert(text.into_bytes().into(), ids_of(ids));
+    }
+    let mut maps: Vec<_> = maps.into_iter().collect();
+    maps.sort_by_key(|(len, _)| *len);
+    maps
+}
+
+fn ids_of(mut ids: Vec<u32>) -> Ids {
+    ids.sort_unstable();
+    ids.dedup();
+    ids.into()
+}
