@@ -497,8 +497,3 @@ fn delivery_record(msg: &BorrowedMessage<'_>) -> DeliveryRecord {
         view,
     }
 }
-
-#[allow(dead_code)]
-fn _assert_send(e: Engine) -> impl Send {
-    e.run(std::future::pending())
-}
