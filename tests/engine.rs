@@ -12,7 +12,9 @@ use fanout::engine::{Engine, EngineConfig};
 use fanout::router::RouteTable;
 use fanout::targets::build_targets;
 use serde_json::{Value, json};
-use support::{Tansu, TestRecord, counts, fast_group, ledger, temp_dir, unique, wait_for};
+use support::{
+    Tansu, TestRecord, counts, fast_group, ledger, spawn_engine, temp_dir, unique, wait_for,
+};
 use tokio::sync::oneshot;
 
 const WAIT: Duration = Duration::from_secs(90);
@@ -38,16 +40,7 @@ async fn start(
 ) -> (oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
     let targets = build_targets(&table, "").await.unwrap();
     let engine = Engine::new(config, table, |t| targets.get(t.id.0 as usize).cloned()).unwrap();
-    let (tx, rx) = oneshot::channel::<()>();
-    let handle = tokio::spawn(async move {
-        engine
-            .run(async {
-                let _ = rx.await;
-            })
-            .await
-            .expect("engine runs");
-    });
-    (tx, handle)
+    spawn_engine(engine)
 }
 
 fn records(n: usize, partitions: i32, keys: usize) -> Vec<TestRecord> {

@@ -19,7 +19,10 @@ use fanout_lambda::{LambdaTargets, LambdaTargetsBuilder};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
-use crate::support::{ReadRecord, Tansu, TestRecord, fast_group, free_port, ledger, repo, unique};
+use crate::support::{
+    ReadRecord, Tansu, TestRecord, fast_group, free_port, installed, ledger, repo, spawn_engine,
+    unique,
+};
 
 fn functions_project() -> PathBuf {
     repo().join("tests/lambda-functions")
@@ -46,17 +49,7 @@ pub fn functions_bin_dir() -> &'static Path {
 /// cargo-lambda, installed by `scripts/install-tools.sh` once per test binary if missing.
 fn cargo_lambda() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let bin = repo().join(".venv/bin/cargo-lambda");
-        if !bin.exists() {
-            let status = Command::new(repo().join("scripts/install-tools.sh"))
-                .arg("cargo-lambda")
-                .status()
-                .expect("run scripts/install-tools.sh cargo-lambda");
-            assert!(status.success(), "installing cargo-lambda failed");
-        }
-        bin
-    })
+    BIN.get_or_init(|| installed(".venv/bin/cargo-lambda", "cargo-lambda"))
 }
 
 /// The HTTP status of `GET path`, or `None` if nothing answers.
@@ -218,16 +211,7 @@ pub async fn start(
         targets.get(t.id.0 as usize).cloned()
     })
     .unwrap();
-    let (tx, rx) = oneshot::channel::<()>();
-    let handle = tokio::spawn(async move {
-        engine
-            .run(async {
-                let _ = rx.await;
-            })
-            .await
-            .expect("engine runs");
-    });
-    (tx, handle)
+    spawn_engine(engine)
 }
 
 pub fn lambda(function: &str, extra: Value) -> Value {

@@ -28,16 +28,41 @@ pub struct Tansu {
     pub bootstrap: String,
 }
 
-fn tansu_binary() -> PathBuf {
-    let bin = repo().join(".tools/bin/tansu");
+/// `path` (relative to the repo), installed with `scripts/install-tools.sh <tool>` if missing.
+pub fn installed(path: &str, tool: &str) -> PathBuf {
+    let bin = repo().join(path);
     if !bin.exists() {
         let status = Command::new(repo().join("scripts/install-tools.sh"))
-            .arg("tansu")
+            .arg(tool)
             .status()
-            .expect("run scripts/install-tools.sh tansu");
-        assert!(status.success(), "installing tansu failed");
+            .unwrap_or_else(|e| panic!("run scripts/install-tools.sh {tool}: {e}"));
+        assert!(status.success(), "installing {tool} failed");
     }
     bin
+}
+
+fn tansu_binary() -> PathBuf {
+    installed(".tools/bin/tansu", "tansu")
+}
+
+/// Runs `engine` in the background until the returned switch is used (or dropped); the handle
+/// ends when the engine has drained and committed.
+pub fn spawn_engine(
+    engine: fanout::engine::Engine,
+) -> (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let handle = tokio::spawn(async move {
+        engine
+            .run(async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("engine runs");
+    });
+    (tx, handle)
 }
 
 /// A free TCP port above 19000.
