@@ -166,13 +166,6 @@ impl Target for LedgerTarget {
             .unwrap_or_else(|e| e.into_inner())
             .write_all(lines.as_bytes())
             .map_err(|e| Failure::new(FailureKind::Unavailable, "LedgerWrite", e.to_string()))?;
-        if outcomes.iter().all(Option::is_none) {
-            Ok(Delivery::Delivered)
-        } else if outcomes.iter().all(Option::is_some) && outcomes.windows(2).all(|w| w[0] == w[1])
-        {
-            Err(outcomes.swap_remove(0).expect("all failed"))
-        } else {
-            Ok(Delivery::Partial(outcomes))
-        }
+        Delivery::from_outcomes(outcomes)
     }
 }

@@ -70,6 +70,22 @@ pub enum Delivery {
     Partial(Vec<Option<Failure>>),
 }
 
+impl Delivery {
+    /// Sums up per-record outcomes (batch order, `None` = delivered): every record delivered,
+    /// one failure shared by every record (the whole batch failed), or partial.
+    pub fn from_outcomes(outcomes: Vec<Option<Failure>>) -> Result<Delivery, Failure> {
+        if outcomes.iter().all(Option::is_none) {
+            return Ok(Delivery::Delivered);
+        }
+        if let Some(Some(first)) = outcomes.first()
+            && outcomes.iter().all(|o| o.as_ref() == Some(first))
+        {
+            return Err(first.clone());
+        }
+        Ok(Delivery::Partial(outcomes))
+    }
+}
+
 /// Why a delivery failed, as facts; [`Failure::is_retryable`] decides what that means.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
@@ -185,6 +201,28 @@ pub trait Target: Send + Sync + 'static {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn outcomes_sum_up_to_delivered_shared_failure_or_partial() {
+        let f = Failure::new(FailureKind::Throttled, "T", "slow down");
+        let g = Failure::new(FailureKind::InvalidRequest, "V", "bad");
+        assert_eq!(
+            Delivery::from_outcomes(vec![None, None]),
+            Ok(Delivery::Delivered)
+        );
+        assert_eq!(
+            Delivery::from_outcomes(vec![Some(f.clone()), Some(f.clone())]),
+            Err(f.clone())
+        );
+        assert_eq!(
+            Delivery::from_outcomes(vec![Some(f.clone()), Some(g.clone())]),
+            Ok(Delivery::Partial(vec![Some(f.clone()), Some(g)]))
+        );
+        assert_eq!(
+            Delivery::from_outcomes(vec![None, Some(f.clone())]),
+            Ok(Delivery::Partial(vec![None, Some(f)]))
+        );
+    }
 
     #[test]
     fn classification_is_by_kind() {

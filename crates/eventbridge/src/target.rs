@@ -81,20 +81,6 @@ pub(crate) fn entry_outcomes(
         .collect()
 }
 
-/// What a batch's outcomes add up to: delivered, one failure shared by every record, or
-/// partial.
-pub(crate) fn summarize(outcomes: Vec<Option<Failure>>) -> Result<Delivery, Failure> {
-    if outcomes.iter().all(Option::is_none) {
-        return Ok(Delivery::Delivered);
-    }
-    if let Some(Some(first)) = outcomes.first()
-        && outcomes.iter().all(|o| o.as_ref() == Some(first))
-    {
-        return Err(first.clone());
-    }
-    Ok(Delivery::Partial(outcomes))
-}
-
 #[async_trait]
 impl Target for PutEventsTarget {
     async fn deliver(&self, batch: &[Arc<DeliveryRecord>]) -> Result<Delivery, Failure> {
@@ -133,6 +119,6 @@ impl Target for PutEventsTarget {
                 }
             }
         }
-        summarize(outcomes)
+        Delivery::from_outcomes(outcomes)
     }
 }

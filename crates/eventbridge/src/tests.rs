@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use serde_json_path::JsonPath;
 
 use crate::entry::{EntrySpec, MAX_ENTRIES, entry_size, split};
-use crate::target::{entry_outcomes, summarize};
+use crate::target::entry_outcomes;
 
 fn record(offset: i64, value: Option<&[u8]>, timestamp: Option<i64>) -> Arc<DeliveryRecord> {
     let headers = vec![("trace".to_owned(), Some(b"t1".to_vec()))];
@@ -261,14 +261,17 @@ fn result_entries_become_per_record_outcomes() {
 
 #[test]
 fn summary_is_delivered_shared_failure_or_partial() {
-    assert_eq!(summarize(vec![None, None]), Ok(Delivery::Delivered));
+    assert_eq!(
+        Delivery::from_outcomes(vec![None, None]),
+        Ok(Delivery::Delivered)
+    );
     let throttled = Failure::new(FailureKind::Throttled, "ThrottlingException", "slow down");
     assert_eq!(
-        summarize(vec![Some(throttled.clone()), Some(throttled.clone())]),
+        Delivery::from_outcomes(vec![Some(throttled.clone()), Some(throttled.clone())]),
         Err(throttled.clone())
     );
     assert_eq!(
-        summarize(vec![None, Some(throttled.clone())]),
+        Delivery::from_outcomes(vec![None, Some(throttled.clone())]),
         Ok(Delivery::Partial(vec![None, Some(throttled)]))
     );
 }

@@ -174,13 +174,5 @@ where
             }
         }
     }
-    if outcomes.iter().all(Option::is_none) {
-        return Ok(Delivery::Delivered);
-    }
-    if let Some(Some(first)) = outcomes.first()
-        && outcomes.iter().all(|o| o.as_ref() == Some(first))
-    {
-        return Err(first.clone());
-    }
-    Ok(Delivery::Partial(outcomes))
+    Delivery::from_outcomes(outcomes)
 }
