@@ -32,6 +32,10 @@ use support::{Tansu, TestRecord, unique};
 
 const PARTITIONS: i32 = 8;
 
+/// The allocator the `fanout` binary uses.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Counts what it is given and answers at once.
 struct Noop(Arc<AtomicU64>);
 
@@ -229,114 +233,134 @@ async fn main() {
     let ceiling = raw_consume(&kafka, &topic, n);
 
     // (a) 10 routes, in-process no-op target.
-    let delivered = Arc::new(AtomicU64::new(0));
-    let noop: Arc<dyn Target> = Arc::new(Noop(delivered.clone()));
-    let engine = Engine::new(config(&kafka), table.clone(), |_| Some(noop.clone())).unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let run = tokio::spawn(engine.run(async {
-        let _ = stopped.await;
-    }));
-    // Time from the first delivery (group join excluded) to the last.
-    while delivered.load(Ordering::Relaxed) == 0 {
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-    let started = Instant::now();
-    while delivered.load(Ordering::Relaxed) < expected {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    let noop_rate = n as f64 / started.elapsed().as_secs_f64();
-    stop.send(()).unwrap();
-    run.await.unwrap().unwrap();
+    let noop_rate = if phase("noop") {
+        let delivered = Arc::new(AtomicU64::new(0));
+        let noop: Arc<dyn Target> = Arc::new(Noop(delivered.clone()));
+        let engine = Engine::new(config(&kafka), table.clone(), |_| Some(noop.clone())).unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let run = tokio::spawn(engine.run(async {
+            let _ = stopped.await;
+        }));
+        // Time from the first delivery (group join excluded) to the last.
+        while delivered.load(Ordering::Relaxed) == 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let started = Instant::now();
+        while delivered.load(Ordering::Relaxed) < expected {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let rate = n as f64 / started.elapsed().as_secs_f64();
+        stop.send(()).unwrap();
+        run.await.unwrap().unwrap();
+        Some(rate)
+    } else {
+        None
+    };
 
     // (b) the same routes to a real Lambda function on cargo-lambda's emulator.
-    let mut lambdas = lambda_support::LambdaStack::start();
-    for _ in 0..4 {
-        lambdas.function("recorder", &[("RECORDER_FILE", "/dev/null")]);
-    }
-    let lambda_table = route_table(
-        &topic,
-        json!({"lambda": {"name": "t", "function": "recorder", "delivery": {"batch": {"max_records": 500, "max_wait": "20ms"}}}}),
-    );
-    let mut factory = fanout_lambda::LambdaTargets::builder()
-        .region("us-east-1")
-        .credentials("test", "test")
-        .endpoint_url(&lambdas.endpoint)
-        .bootstrap_servers(&kafka.bootstrap)
-        .build()
+    let lambda_rate = if phase("lambda") {
+        let mut lambdas = lambda_support::LambdaStack::start();
+        for _ in 0..4 {
+            lambdas.function("recorder", &[("RECORDER_FILE", "/dev/null")]);
+        }
+        let lambda_table = route_table(
+            &topic,
+            json!({"lambda": {"name": "t", "function": "recorder", "delivery": {"batch": {"max_records": 500, "max_wait": "20ms"}}}}),
+        );
+        let mut factory = fanout_lambda::LambdaTargets::builder()
+            .region("us-east-1")
+            .credentials("test", "test")
+            .endpoint_url(&lambdas.endpoint)
+            .bootstrap_servers(&kafka.bootstrap)
+            .build()
+            .await;
+        let lambda_targets: Vec<Arc<dyn Target>> = lambda_table
+            .targets()
+            .iter()
+            .map(|t| factory.target(t).unwrap())
+            .collect();
+        let rate = run_for(
+            &kafka,
+            lambda_table,
+            lambda_targets,
+            expected,
+            Duration::from_secs(30),
+        )
         .await;
-    let lambda_targets: Vec<Arc<dyn Target>> = lambda_table
-        .targets()
-        .iter()
-        .map(|t| factory.target(t).unwrap())
-        .collect();
-    let lambda_rate = run_for(
-        &kafka,
-        lambda_table,
-        lambda_targets,
-        expected,
-        Duration::from_secs(30),
-    )
-    .await;
-    drop(lambdas);
+        drop(lambdas);
+        Some(rate)
+    } else {
+        None
+    };
 
     // (c) the same routes to an EventBridge bus on moto (no rule: moto delivers rules synchronously).
-    let moto = eventbridge_support::Moto::start().await;
-    moto.create_bus("bench").await;
-    let bus_table = route_table(
-        &topic,
-        json!({"eventbridge": {"name": "t", "bus": "bench", "source": "bench", "detail_type": "Order"}}),
-    );
-    let mut buses = moto.targets();
-    let bus_targets: Vec<Arc<dyn Target>> = bus_table
-        .targets()
-        .iter()
-        .map(|t| buses.target(t).unwrap())
-        .collect();
-    let bus_rate = run_for(
-        &kafka,
-        bus_table,
-        bus_targets,
-        expected,
-        Duration::from_secs(30),
-    )
-    .await;
-    drop(moto);
+    let bus_rate = if phase("eventbridge") {
+        let moto = eventbridge_support::Moto::start().await;
+        moto.create_bus("bench").await;
+        let bus_table = route_table(
+            &topic,
+            json!({"eventbridge": {"name": "t", "bus": "bench", "source": "bench", "detail_type": "Order"}}),
+        );
+        let mut buses = moto.targets();
+        let bus_targets: Vec<Arc<dyn Target>> = bus_table
+            .targets()
+            .iter()
+            .map(|t| buses.target(t).unwrap())
+            .collect();
+        let rate = run_for(
+            &kafka,
+            bus_table,
+            bus_targets,
+            expected,
+            Duration::from_secs(30),
+        )
+        .await;
+        drop(moto);
+        Some(rate)
+    } else {
+        None
+    };
 
     // Peak RSS of the `fanout run` process: a target that never answers, the whole backlog.
-    let dir = support::temp_dir("e2e-rss");
-    std::fs::create_dir_all(dir.join("routes")).unwrap();
-    let stalled_routes = routes(
-        &topic,
-        &json!({"custom": {"name": "t", "kind": "ledger", "settings": {"path": dir.join("never.jsonl"), "stall": true}}}),
-    );
-    std::fs::write(
-        dir.join("routes/bench.json"),
-        json!({"routes": stalled_routes}).to_string(),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("fanout.yaml"),
-        format!(
-            "kafka:\n  bootstrap_servers: {}\n  group_id: {}\n  properties:\n    session.timeout.ms: 2000\n    heartbeat.interval.ms: 500\ndlq:\n  topic: dlq\nengine:\n  drain_timeout: 100ms\n",
-            kafka.bootstrap,
-            unique("rss")
-        ),
-    )
-    .unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_fanout"))
-        .args(["run", "--config"])
-        .arg(dir.join("fanout.yaml"))
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
+    let peak = if phase("rss") {
+        let dir = support::temp_dir("e2e-rss");
+        std::fs::create_dir_all(dir.join("routes")).unwrap();
+        let stalled_routes = routes(
+            &topic,
+            &json!({"custom": {"name": "t", "kind": "ledger", "settings": {"path": dir.join("never.jsonl"), "stall": true}}}),
+        );
+        std::fs::write(
+            dir.join("routes/bench.json"),
+            json!({"routes": stalled_routes}).to_string(),
+        )
         .unwrap();
-    tokio::time::sleep(Duration::from_secs(25)).await;
-    let peak = peak_rss(child.id());
-    let _ = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let _ = child.wait();
+        std::fs::write(
+            dir.join("fanout.yaml"),
+            format!(
+                "kafka:\n  bootstrap_servers: {}\n  group_id: {}\n  properties:\n    session.timeout.ms: 2000\n    heartbeat.interval.ms: 500\ndlq:\n  topic: dlq\nengine:\n  drain_timeout: 100ms\n",
+                kafka.bootstrap,
+                unique("rss")
+            ),
+        )
+        .unwrap();
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_fanout"))
+            .args(["run", "--config"])
+            .arg(dir.join("fanout.yaml"))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        tokio::time::sleep(Duration::from_secs(25)).await;
+        let peak_bytes = peak_rss(child.id());
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let _ = child.wait();
+        Some(peak_bytes)
+    } else {
+        None
+    };
 
     println!(
         "\n{n} records, ~{} B each, {PARTITIONS} partitions; 10 routes, {:.2} matches/record\n",
@@ -346,26 +370,40 @@ async fn main() {
     println!("| run | records/s | vs. raw consume | memory |");
     println!("|---|---|---|---|");
     println!("| raw librdkafka consume (ceiling) | {ceiling:.0} | 100 % | |");
-    println!(
-        "| fanout, 10 routes, no-op target | {noop_rate:.0} | {:.0} % | |",
-        100.0 * noop_rate / ceiling
-    );
+    if let Some(rate) = noop_rate {
+        println!(
+            "| fanout, 10 routes, no-op target | {rate:.0} | {:.0} % | |",
+            100.0 * rate / ceiling
+        );
+    }
     let per_record = expected as f64 / n as f64;
-    for (name, (deliveries, secs)) in [
+    for (name, run) in [
         (
             "Lambda (cargo-lambda emulator, 4 function processes)",
             lambda_rate,
         ),
         ("EventBridge (moto)", bus_rate),
     ] {
+        let Some((deliveries, secs)) = run else {
+            continue;
+        };
         let records = deliveries as f64 / per_record / secs;
         println!(
             "| fanout, 10 routes, {name}: {deliveries} deliveries in {secs:.1} s | {records:.0} | {:.1} % | |",
             100.0 * records / ceiling
         );
     }
-    println!(
-        "| `fanout run`, stalled target, full backlog | | | peak RSS {} MiB |",
-        peak >> 20
-    );
+    if let Some(peak) = peak {
+        println!(
+            "| `fanout run`, stalled target, full backlog | | | peak RSS {} MiB |",
+            peak >> 20
+        );
+    }
+}
+
+/// Whether `FANOUT_BENCH_PHASES` (comma-separated; default all) names a phase: `noop`,
+/// `lambda`, `eventbridge`, `rss`.
+fn phase(name: &str) -> bool {
+    std::env::var("FANOUT_BENCH_PHASES")
+        .map_or(true, |phases| phases.split(',').any(|p| p.trim() == name))
 }

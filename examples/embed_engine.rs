@@ -22,7 +22,7 @@ impl Target for PrintTarget {
                 r.topic,
                 r.partition,
                 r.offset,
-                r.view.view()["value"]
+                r.view().view()["value"]
             );
         }
         Ok(Delivery::Delivered)

@@ -276,6 +276,60 @@ async fn a_stalled_target_does_not_delay_another() {
     );
 }
 
+/// The total buffer cap holds across partitions: a slow target over four partitions never has
+/// more than `max_buffered_bytes_total` (plus one record per partition, fetched before its
+/// partition was paused) buffered, and paused partitions resume as it drains.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_total_buffer_cap_pauses_every_partition_and_resumes_them() {
+    let kafka = Tansu::start();
+    let topic = unique("events");
+    kafka.create_topic(&topic, 4).await;
+    kafka.create_topic("dlq", 1).await;
+    let dir = temp_dir("total-cap");
+    let routes = json!([
+        {"name": "slow", "topics": [topic], "targets": [ledger_target("slow", &dir, json!({"delay": "20ms"}), json!({"batch": {"max_records": 20}}))]},
+    ]);
+    let sent = records(2000, 4, 50);
+    kafka.produce(&topic, &sent).await;
+    let cap = 40_000;
+    let largest = 3 * sent
+        .iter()
+        .map(|r| r.value.len() + r.key.len() + 20)
+        .max()
+        .unwrap()
+        + 512;
+    let config = EngineConfig {
+        max_buffered_bytes_total: std::num::NonZeroUsize::new(cap).unwrap(),
+        ..fast_group(EngineConfig::new(&kafka.bootstrap, &unique("g"), "dlq"))
+    };
+    let table = table(routes);
+    let targets = build_targets(&table, "").await.unwrap();
+    let engine = Engine::new(config, table, |t| targets.get(t.id.0 as usize).cloned()).unwrap();
+    let stats = engine.stats();
+    let (stop, handle) = spawn_engine(engine);
+    let mut peak = 0;
+    let deadline = std::time::Instant::now() + WAIT;
+    while ledger(&dir.join("slow.jsonl")).len() < 2000 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "slow target got {} of 2000",
+            ledger(&dir.join("slow.jsonl")).len()
+        );
+        peak = peak.max(stats.buffered_bytes());
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    stop.send(()).unwrap();
+    handle.await.unwrap();
+    assert!(peak > cap / 2, "the cap was reached: peak {peak}");
+    assert!(peak <= cap + 4 * largest, "peak {peak} over the cap {cap}");
+    assert_eq!(
+        stats.buffered_bytes(),
+        0,
+        "nothing left counted after the drain"
+    );
+    assert_eq!(counts(&ledger(&dir.join("slow.jsonl"))).len(), 2000);
+}
+
 /// Rebalance: a second dispatcher joins the group mid-run; the first gives up the revoked
 /// partitions (committing their watermarks) and the second resumes them from the committed
 /// offsets. Every record is delivered at least once, and both members delivered some.

@@ -70,6 +70,9 @@ pub struct EngineConfigFile {
     /// Memory buffered or in flight per partition before it is paused (default `16MB`; a
     /// record counts three times its bytes, for its parsed view, plus 512 bytes).
     pub max_buffered_bytes: Option<Value>,
+    /// Memory buffered or in flight across all partitions before the partitions that fetch
+    /// more are paused too (default `96MB`, counted like `max_buffered_bytes`).
+    pub max_buffered_bytes_total: Option<Value>,
     /// On shutdown, how long lanes may keep delivering what they hold (default `30s`).
     pub drain_timeout: Option<String>,
     /// On partition revoke, how long in-flight batches may finish (default `10s`).
@@ -91,6 +94,8 @@ pub struct EngineConfig {
     pub max_buffered_records: NonZeroUsize,
     /// Per-partition byte cap.
     pub max_buffered_bytes: NonZeroUsize,
+    /// Byte cap across all partitions.
+    pub max_buffered_bytes_total: NonZeroUsize,
     /// Shutdown drain deadline.
     pub drain_timeout: Duration,
     /// Revoke deadline.
@@ -129,6 +134,7 @@ impl std::fmt::Debug for EngineConfig {
             .field("commit_interval", &self.commit_interval)
             .field("max_buffered_records", &self.max_buffered_records)
             .field("max_buffered_bytes", &self.max_buffered_bytes)
+            .field("max_buffered_bytes_total", &self.max_buffered_bytes_total)
             .field("drain_timeout", &self.drain_timeout)
             .field("revoke_timeout", &self.revoke_timeout)
             .field("attempt_timeout", &self.attempt_timeout)
@@ -148,6 +154,7 @@ impl EngineConfig {
             commit_interval: Duration::from_secs(1),
             max_buffered_records: NonZeroUsize::new(5_000).expect("non-zero"),
             max_buffered_bytes: NonZeroUsize::new(16 << 20).expect("non-zero"),
+            max_buffered_bytes_total: NonZeroUsize::new(96 << 20).expect("non-zero"),
             drain_timeout: Duration::from_secs(30),
             revoke_timeout: Duration::from_secs(10),
             attempt_timeout: Duration::from_secs(60),
@@ -292,19 +299,28 @@ pub fn parse_config(
             )),
         }
     }
-    if let Some(v) = &e.max_buffered_bytes {
+    for (name, value, slot) in [
+        (
+            "engine.max_buffered_bytes",
+            &e.max_buffered_bytes,
+            &mut engine.max_buffered_bytes,
+        ),
+        (
+            "engine.max_buffered_bytes_total",
+            &e.max_buffered_bytes_total,
+            &mut engine.max_buffered_bytes_total,
+        ),
+    ] {
+        let Some(v) = value else { continue };
         let parsed = match v {
             Value::Number(n) => n.as_u64().ok_or_else(|| format!("`{n}` is not a size")),
             Value::String(s) => parse_byte_size(s),
             other => Err(format!("`{other}` is not a size")),
         };
         match parsed.map(|b| NonZeroUsize::new(b as usize)) {
-            Ok(Some(b)) => engine.max_buffered_bytes = b,
-            Ok(None) => errors.push(error(
-                "engine.max_buffered_bytes",
-                "must be at least 1".into(),
-            )),
-            Err(m) => errors.push(error("engine.max_buffered_bytes", m)),
+            Ok(Some(b)) => *slot = b,
+            Ok(None) => errors.push(error(name, "must be at least 1".into())),
+            Err(m) => errors.push(error(name, m)),
         }
     }
     let metrics_address = match &cfg.metrics {
@@ -344,13 +360,14 @@ mod tests {
 
     #[test]
     fn parses_with_env_and_passthrough_properties() {
-        let text = "kafka:\n  bootstrap_servers: ${BROKER}\n  group_id: g\n  properties:\n    session.timeout.ms: 2000\n    security.protocol: SASL_SSL\ndlq:\n  topic: dlq\nengine:\n  commit_interval: 250ms\n  max_buffered_bytes: 1MB\n";
+        let text = "kafka:\n  bootstrap_servers: ${BROKER}\n  group_id: g\n  properties:\n    session.timeout.ms: 2000\n    security.protocol: SASL_SSL\ndlq:\n  topic: dlq\nengine:\n  commit_interval: 250ms\n  max_buffered_bytes: 1MB\n  max_buffered_bytes_total: 8MB\n";
         let cfg = parse_config("fanout.yaml", text, &env).unwrap();
         assert_eq!(cfg.engine.kafka["bootstrap.servers"], "10.0.0.1:9092");
         assert_eq!(cfg.engine.kafka["session.timeout.ms"], "2000");
         assert_eq!(cfg.engine.kafka["security.protocol"], "SASL_SSL");
         assert_eq!(cfg.engine.commit_interval, Duration::from_millis(250));
         assert_eq!(cfg.engine.max_buffered_bytes.get(), 1 << 20);
+        assert_eq!(cfg.engine.max_buffered_bytes_total.get(), 8 << 20);
         assert_eq!(cfg.routes, PathBuf::from("routes"));
     }
 

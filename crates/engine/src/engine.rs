@@ -21,9 +21,9 @@ use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use crate::config::EngineConfig;
 use crate::dlq::DlqWriter;
 use crate::lane::{Lane, LaneEnv, TargetRuntime, TargetStats};
-use crate::partition::PartitionState;
+use crate::partition::{PartitionShared, PartitionState};
 use crate::target::{DeliveryRecord, Target, TimestampType};
-use crate::telemetry::{ConsumerLag, ConsumerMetrics, PartitionProgressed, TargetMetrics};
+use crate::telemetry::{self, ConsumerLag, ConsumerMetrics, PartitionProgressed, TargetMetrics};
 
 /// Engine failures (bad setup or a Kafka client error that stops the run).
 #[derive(Debug, thiserror::Error)]
@@ -142,9 +142,16 @@ pub struct EngineStats {
     targets: Arc<Vec<(String, Arc<TargetStats>)>>,
     assigned: Arc<AtomicUsize>,
     consuming: Arc<AtomicBool>,
+    buffered: Arc<AtomicUsize>,
 }
 
 impl EngineStats {
+    /// Estimated bytes of the records buffered or in flight, across partitions (what
+    /// `max_buffered_bytes_total` caps).
+    pub fn buffered_bytes(&self) -> usize {
+        self.buffered.load(AtomicOrdering::Relaxed)
+    }
+
     /// Partitions currently assigned to this member.
     pub fn assigned_partitions(&self) -> usize {
         self.assigned.load(AtomicOrdering::Relaxed)
@@ -208,6 +215,7 @@ impl Engine {
             ),
             assigned: Arc::new(AtomicUsize::new(0)),
             consuming: Arc::new(AtomicBool::new(false)),
+            buffered: Arc::new(AtomicUsize::new(0)),
         };
         Ok(Engine {
             config,
@@ -256,6 +264,12 @@ impl Engine {
             // librdkafka prefetches up to 64 MB by default; fanout buffers per partition itself.
             client.set("queued.max.messages.kbytes", "16384");
         }
+        if !self.config.kafka.contains_key("fetch.queue.backoff.ms") {
+            // librdkafka waits 1 s before fetching a partition again once the queue above is
+            // full; with a small queue that wait, not fanout, was the limit (`benches/e2e.rs`:
+            // 29k records/s at 1 s, 110k at 10 ms).
+            client.set("fetch.queue.backoff.ms", "10");
+        }
         if !self.config.kafka.contains_key("statistics.interval.ms") {
             client.set("statistics.interval.ms", "5000"); // consumer lag for the metrics
         }
@@ -273,7 +287,7 @@ impl Engine {
             dlq: Arc::new(DlqWriter::new(producer, self.config.dlq_topic.clone())),
             attempt_timeout: self.config.attempt_timeout,
         });
-        let mut matched: Vec<RouteId> = Vec::new();
+        let mut scratch: (Vec<RouteId>, Vec<TargetId>) = Default::default();
         let mut commit_tick = tokio::time::interval(self.config.commit_interval);
         let mut pause_tick = tokio::time::interval(Duration::from_millis(50));
         tokio::pin!(shutdown);
@@ -284,7 +298,7 @@ impl Engine {
                 _ = commit_tick.tick() => self.commit(&consumer, &partitions, CommitMode::Async),
                 _ = pause_tick.tick() => self.resume_drained(&consumer, &partitions),
                 msg = stream.next() => match msg {
-                    Some(Ok(m)) => self.handle(&consumer, &partitions, &env, &metrics, &m, &mut matched),
+                    Some(Ok(m)) => self.handle(&consumer, &partitions, &env, &metrics, &m, &mut scratch),
                     Some(Err(e)) => tracing::warn!(error = %e, "kafka consumer error"),
                     None => break,
                 },
@@ -330,37 +344,46 @@ impl Engine {
         env: &Arc<LaneEnv>,
         metrics: &ConsumerMetrics,
         msg: &BorrowedMessage<'_>,
-        matched: &mut Vec<RouteId>,
+        (matched, targets): &mut (Vec<RouteId>, Vec<TargetId>),
     ) {
-        let record = Arc::new(delivery_record(msg));
+        let (record, view) = delivery_record(&self.table, msg);
+        let record = Arc::new(record);
         metrics.consumed(&record.topic);
-        self.table.match_record(&record.view, matched);
+        self.table.match_record(&view, matched);
+        drop(view);
         for &route in matched.iter() {
             metrics.matched(route);
         }
-        let targets: Vec<TargetId> = matched
-            .iter()
-            .flat_map(|&r| self.table.route(r).targets.iter().copied())
-            .collect();
+        targets.clear();
+        targets.extend(
+            matched
+                .iter()
+                .flat_map(|&r| self.table.route(r).targets.iter().copied()),
+        );
         let mut map = lock(partitions);
         let key: PartitionKey = (record.topic.clone(), record.partition);
+        let buffered = &self.stats.buffered;
         let state = map
             .entry(key)
-            .or_insert_with(|| PartitionState::new(record.partition));
+            .or_insert_with(|| PartitionState::new(record.partition, buffered.clone()));
         let over_cap = {
             let mut progress = state.shared.progress();
             if !progress.is_new(record.offset) {
                 return; // re-fetched after a pause/resume: already tracked
             }
-            progress.track(
+            PartitionShared::track(
+                &mut progress,
+                buffered,
                 record.offset,
                 targets.len() as u32,
                 record.memory_estimate(),
             );
             progress.pending_records() >= self.config.max_buffered_records.get()
                 || progress.pending_bytes() >= self.config.max_buffered_bytes.get()
+                || buffered.load(AtomicOrdering::Relaxed)
+                    >= self.config.max_buffered_bytes_total.get()
         };
-        for id in targets {
+        for &id in targets.iter() {
             let runtime = &self.targets[id.0 as usize];
             let shared = state.shared.clone();
             let tasks = &mut state.tasks;
@@ -383,7 +406,7 @@ impl Engine {
         }
     }
 
-    /// Resumes paused partitions whose buffers drained below half their caps.
+    /// Resumes paused partitions whose buffers, and the total, drained below half their caps.
     fn resume_drained(&self, consumer: &StreamConsumer<EngineContext>, partitions: &Partitions) {
         let mut map = lock(partitions);
         for ((topic, partition), state) in map.iter_mut().filter(|(_, s)| s.paused) {
@@ -393,6 +416,7 @@ impl Engine {
             };
             if records <= self.config.max_buffered_records.get() / 2
                 && bytes <= self.config.max_buffered_bytes.get() / 2
+                && self.stats.buffered_bytes() <= self.config.max_buffered_bytes_total.get() / 2
             {
                 let mut tpl = TopicPartitionList::new();
                 tpl.add_partition(topic, *partition);
@@ -433,6 +457,7 @@ impl Engine {
             }
         }
         drop(map);
+        telemetry::buffered_bytes(self.stats.buffered_bytes());
         if tpl.count() > 0
             && let Err(e) = consumer.commit(&tpl, mode)
         {
@@ -460,7 +485,8 @@ fn is_consumer_only(key: &str) -> bool {
     KEYS.contains(&key) || key.starts_with("fetch.") || key.starts_with("queued.")
 }
 
-fn delivery_record(msg: &BorrowedMessage<'_>) -> DeliveryRecord {
+/// The record, and the view of it with the members the routes' filters read.
+fn delivery_record(table: &RouteTable, msg: &BorrowedMessage<'_>) -> (DeliveryRecord, RecordView) {
     let (timestamp, timestamp_type) = match msg.timestamp() {
         Timestamp::CreateTime(t) => (Some(t), TimestampType::CreateTime),
         Timestamp::LogAppendTime(t) => (Some(t), TimestampType::LogAppendTime),
@@ -474,7 +500,7 @@ fn delivery_record(msg: &BorrowedMessage<'_>) -> DeliveryRecord {
                 .collect()
         })
         .unwrap_or_default();
-    let view = RecordView::from_parts(
+    let view = table.record_view(
         RecordParts {
             topic: msg.topic(),
             partition: msg.partition(),
@@ -485,7 +511,7 @@ fn delivery_record(msg: &BorrowedMessage<'_>) -> DeliveryRecord {
         },
         headers.iter().map(|(k, v)| (k.as_str(), v.as_deref())),
     );
-    DeliveryRecord {
+    let record = DeliveryRecord {
         topic: Arc::from(msg.topic()),
         partition: msg.partition(),
         offset: msg.offset(),
@@ -494,6 +520,6 @@ fn delivery_record(msg: &BorrowedMessage<'_>) -> DeliveryRecord {
         key: msg.key().map(<[u8]>::to_vec),
         value: msg.payload().map(<[u8]>::to_vec),
         headers,
-        view,
-    }
+    };
+    (record, view)
 }

@@ -153,16 +153,18 @@ impl SubLane {
         let limits = self.target.settings.batch;
         let mut bytes = first.size();
         let mut batch = vec![first];
-        let deadline = Instant::now() + limits.max_wait;
+        // One timer per batch, not one per record waited for.
+        let wait = tokio::time::sleep(limits.max_wait);
+        tokio::pin!(wait);
         while batch.len() < limits.max_records.get() {
             let next = match rx.try_recv() {
                 Ok(r) => Some(r),
                 Err(mpsc::error::TryRecvError::Disconnected) => None,
-                Err(mpsc::error::TryRecvError::Empty) => {
-                    tokio::time::timeout_at(deadline, rx.recv())
-                        .await
-                        .unwrap_or_default()
-                }
+                Err(mpsc::error::TryRecvError::Empty) => tokio::select! {
+                    biased;
+                    r = rx.recv() => r,
+                    () = &mut wait => None,
+                },
             };
             let Some(record) = next else { break };
             if bytes + record.size() > limits.max_bytes.get() {

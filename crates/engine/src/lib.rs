@@ -17,7 +17,7 @@
 //! impl Target for Print {
 //!     async fn deliver(&self, batch: &[Arc<DeliveryRecord>]) -> Result<Delivery, Failure> {
 //!         for r in batch {
-//!             println!("{}@{}: {}", r.topic, r.offset, r.view.view()["value"]);
+//!             println!("{}@{}: {}", r.topic, r.offset, r.view().view()["value"]);
 //!         }
 //!         Ok(Delivery::Delivered)
 //!     }

@@ -1,6 +1,7 @@
 //! State of one assigned partition: its progress, its lanes, and the token that gives it up.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use fanout_router::TargetId;
@@ -18,15 +19,49 @@ pub(crate) struct PartitionShared {
     /// Fired when the partition is revoked, or at the shutdown deadline: lanes stop at the
     /// next batch, backoff or DLQ retry, leaving unfinished records uncommitted.
     pub cancel: CancellationToken,
+    /// Bytes pending across every partition (this one's pending bytes are part of it while it
+    /// lives).
+    pub buffered: Arc<AtomicUsize>,
 }
 
 impl PartitionShared {
+    /// Tracks a fetched record (see [`PartitionProgress::track`]) and counts its bytes in the
+    /// shared total when it owes deliveries.
+    pub fn track(
+        progress: &mut PartitionProgress,
+        buffered: &AtomicUsize,
+        offset: i64,
+        deliveries: u32,
+        bytes: usize,
+    ) {
+        progress.track(offset, deliveries, bytes);
+        if deliveries > 0 {
+            buffered.fetch_add(bytes, Ordering::Relaxed);
+        }
+    }
+
     pub fn progress(&self) -> MutexGuard<'_, PartitionProgress> {
         self.progress.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn finish(&self, offset: i64) {
-        self.progress().finish(offset);
+        let freed = {
+            let mut p = self.progress();
+            let before = p.pending_bytes();
+            p.finish(offset);
+            before - p.pending_bytes()
+        };
+        if freed > 0 {
+            self.buffered.fetch_sub(freed, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Drop for PartitionShared {
+    /// A partition given up with records still pending: they no longer count.
+    fn drop(&mut self) {
+        let left = self.progress().pending_bytes();
+        self.buffered.fetch_sub(left, Ordering::Relaxed);
     }
 }
 
@@ -40,12 +75,13 @@ pub(crate) struct PartitionState {
 }
 
 impl PartitionState {
-    pub fn new(partition: i32) -> Self {
+    pub fn new(partition: i32, buffered: Arc<AtomicUsize>) -> Self {
         PartitionState {
             shared: Arc::new(PartitionShared {
                 partition,
                 progress: Mutex::new(PartitionProgress::default()),
                 cancel: CancellationToken::new(),
+                buffered,
             }),
             lanes: HashMap::new(),
             tasks: JoinSet::new(),

@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use fanout_router::RecordView;
+use fanout_router::{RecordParts, RecordView};
 
 /// A Kafka record as delivered to targets; shared (`Arc`) by every target it goes to.
 #[derive(Debug, Clone)]
@@ -26,8 +26,6 @@ pub struct DeliveryRecord {
     pub value: Option<Vec<u8>>,
     /// Headers in record order.
     pub headers: Vec<(String, Option<Vec<u8>>)>,
-    /// The record view the routes matched (parsed once).
-    pub view: RecordView,
 }
 
 /// Kafka timestamp type.
@@ -42,9 +40,26 @@ pub enum TimestampType {
 }
 
 impl DeliveryRecord {
-    /// Estimated bytes the record holds in memory while buffered: its bytes plus the parsed
-    /// record view (a `serde_json::Value` takes about twice the text it came from) and fixed
-    /// overhead. Used for the per-partition buffer cap.
+    /// The record view (the JSON document filters see), built from the record's bytes on each
+    /// call. The engine matches on a view with only the members filters read and does not keep
+    /// it: a buffered record holds its bytes only.
+    pub fn view(&self) -> RecordView {
+        RecordView::from_parts(
+            RecordParts {
+                topic: &self.topic,
+                partition: self.partition,
+                offset: self.offset,
+                timestamp: self.timestamp,
+                key: self.key.as_deref(),
+                value: self.value.as_deref(),
+            },
+            self.headers.iter().map(|(k, v)| (k.as_str(), v.as_deref())),
+        )
+    }
+
+    /// Estimated bytes the record holds in memory while buffered: its bytes, allocator and
+    /// queue overhead, and room for what targets build from it while they deliver. Used for
+    /// the buffer caps.
     pub fn memory_estimate(&self) -> usize {
         3 * self.size() + 512
     }

@@ -166,6 +166,12 @@ impl PartitionProgressed<'_> {
     }
 }
 
+/// Estimated bytes buffered or in flight across partitions (capped by
+/// `max_buffered_bytes_total`).
+pub(crate) fn buffered_bytes(bytes: usize) {
+    gauge!("fanout_buffered_bytes").set(bytes as f64);
+}
+
 /// Consumer lag of a partition, from librdkafka's statistics.
 pub(crate) struct ConsumerLag<'a> {
     pub topic: &'a str,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use aws_smithy_types::DateTime;
 use fanout_engine::{DeliveryRecord, Failure, FailureKind};
-use fanout_router::{Detail, DetailType};
+use fanout_router::{Detail, DetailType, RecordView};
 use serde_json::Value;
 
 /// Most entries one `PutEvents` request takes.
@@ -61,7 +61,8 @@ pub fn entry_size(
 impl EntrySpec {
     /// The entry for a record, or why the record cannot become one.
     pub fn entry(&self, index: usize, record: &DeliveryRecord) -> Result<Entry, Failure> {
-        let detail_type = self.detail_type.resolve(&record.view).ok_or_else(|| {
+        let view = record.view();
+        let detail_type = self.detail_type.resolve(&view).ok_or_else(|| {
             let path = match &self.detail_type {
                 DetailType::Path { text, .. } => text.as_str(),
                 DetailType::Constant(_) => "",
@@ -73,8 +74,8 @@ impl EntrySpec {
             )
         })?;
         let detail = match self.detail {
-            Detail::Value => value_detail(record)?,
-            Detail::Envelope => record.view.view().to_string(),
+            Detail::Value => value_detail(record, &view)?,
+            Detail::Envelope => view.view().to_string(),
         };
         let size = entry_size(
             record.timestamp.is_some(),
@@ -126,8 +127,8 @@ impl EntrySpec {
 /// `Detail` for `detail: value`: the record's value, which must be a JSON object. The value's
 /// own bytes are sent when they are that object (nothing is lost to re-encoding, e.g. large
 /// numbers); otherwise the parsed value is encoded.
-fn value_detail(record: &DeliveryRecord) -> Result<String, Failure> {
-    let found = match record.view.view().get("value") {
+fn value_detail(record: &DeliveryRecord, view: &RecordView) -> Result<String, Failure> {
+    let found = match view.view().get("value") {
         Some(Value::Object(map)) => {
             let raw = record
                 .value

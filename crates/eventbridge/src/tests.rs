@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use aws_sdk_eventbridge::types::PutEventsResultEntry;
 use fanout_engine::{Delivery, DeliveryRecord, Failure, FailureKind, TimestampType};
-use fanout_router::{Detail, DetailType, RecordParts, RecordView};
+use fanout_router::{Detail, DetailType};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use serde_json_path::JsonPath;
@@ -15,17 +15,6 @@ use crate::target::entry_outcomes;
 
 fn record(offset: i64, value: Option<&[u8]>, timestamp: Option<i64>) -> Arc<DeliveryRecord> {
     let headers = vec![("trace".to_owned(), Some(b"t1".to_vec()))];
-    let view = RecordView::from_parts(
-        RecordParts {
-            topic: "orders",
-            partition: 1,
-            offset,
-            timestamp,
-            key: Some(b"k1"),
-            value,
-        },
-        headers.iter().map(|(k, v)| (k.as_str(), v.as_deref())),
-    );
     Arc::new(DeliveryRecord {
         topic: "orders".into(),
         partition: 1,
@@ -35,7 +24,6 @@ fn record(offset: i64, value: Option<&[u8]>, timestamp: Option<i64>) -> Arc<Deli
         key: Some(b"k1".to_vec()),
         value: value.map(<[u8]>::to_vec),
         headers,
-        view,
     })
 }
 

@@ -9,7 +9,6 @@ use std::time::Duration;
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
 use fanout_engine::{Delivery, DeliveryRecord, FailureKind, Target, TimestampType};
-use fanout_router::{RecordParts, RecordView};
 use serde_json::{Value, json};
 use support::{Moto, table, unique};
 
@@ -21,17 +20,6 @@ fn record(offset: i64, value: &str) -> Arc<DeliveryRecord> {
     let headers = vec![("trace".to_owned(), Some(format!("t{offset}").into_bytes()))];
     let key = format!("k{offset}").into_bytes();
     let timestamp = Some(TS + offset * 1000);
-    let view = RecordView::from_parts(
-        RecordParts {
-            topic: "orders",
-            partition: 0,
-            offset,
-            timestamp,
-            key: Some(&key),
-            value: Some(value.as_bytes()),
-        },
-        headers.iter().map(|(k, v)| (k.as_str(), v.as_deref())),
-    );
     Arc::new(DeliveryRecord {
         topic: "orders".into(),
         partition: 0,
@@ -41,7 +29,6 @@ fn record(offset: i64, value: &str) -> Arc<DeliveryRecord> {
         key: Some(key),
         value: Some(value.as_bytes().to_vec()),
         headers,
-        view,
     })
 }
 

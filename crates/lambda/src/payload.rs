@@ -227,7 +227,7 @@ pub fn plan_esm(batch: &[Arc<DeliveryRecord>], source: &EventSource, limit: usiz
 pub fn plan_records(batch: &[Arc<DeliveryRecord>], limit: usize) -> Plan {
     let mut plan = Plan::default();
     for (index, record) in batch.iter().enumerate() {
-        let payload = serde_json::to_vec::<Value>(record.view.view())
+        let payload = serde_json::to_vec::<Value>(record.view().view())
             .expect("a JSON value always serializes");
         if payload.len() > limit {
             plan.too_large.push((index, payload.len()));

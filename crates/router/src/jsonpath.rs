@@ -90,6 +90,12 @@ impl JsonPathFilter {
             .collect()
     }
 
+    /// The field paths the expression can read (whole subtrees at each); `None` when they
+    /// cannot be told from the text.
+    pub(crate) fn read_prefixes(&self) -> Option<Vec<Vec<String>>> {
+        crate::matcher::jsonpath_anchor::read_prefixes(&self.source)
+    }
+
     /// Every anchor the expression's top-level conjuncts give.
     pub(crate) fn anchor_candidates(&self) -> Vec<Anchor> {
         anchor_options(&self.source)

@@ -57,6 +57,7 @@ mod filter;
 pub mod jsonpath;
 mod matcher;
 pub mod pattern;
+mod projection;
 pub mod record;
 pub mod route;
 mod table;

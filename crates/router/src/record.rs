@@ -19,6 +19,8 @@
 
 use serde_json::{Map, Value};
 
+use crate::projection::{Need, decode_reading};
+
 /// One Kafka record as the JSON document filters match against.
 ///
 /// Built once per record and shared by every filter of the route table. The view is stored
@@ -27,6 +29,9 @@ use serde_json::{Map, Value};
 pub struct RecordView {
     /// `[view]`: see [`RecordView::view`].
     doc: Value,
+    /// False when only the members some filters read were built
+    /// ([`crate::RouteTable::record_view`]).
+    complete: bool,
 }
 
 /// The parts of a Kafka record a [`RecordView`] is built from.
@@ -52,36 +57,74 @@ impl RecordView {
         parts: RecordParts<'_>,
         headers: impl IntoIterator<Item = (&'h str, Option<&'h [u8]>)>,
     ) -> RecordView {
-        let mut header_map = Map::new();
-        for (name, bytes) in headers {
-            let value = match bytes {
-                Some(b) => Value::String(String::from_utf8_lossy(b).into_owned()),
-                None => Value::Null,
-            };
-            push_header(&mut header_map, name, value);
-        }
-        let mut view = Map::with_capacity(7);
+        RecordView::reading(parts, headers, &Need::All)
+    }
+
+    /// The view with only the members `need` reads (and `topic`, which the route table
+    /// looks up first).
+    pub(crate) fn reading<'h>(
+        parts: RecordParts<'_>,
+        headers: impl IntoIterator<Item = (&'h str, Option<&'h [u8]>)>,
+        need: &Need,
+    ) -> RecordView {
+        let mut view = Map::new();
         view.insert("topic".into(), Value::String(parts.topic.to_owned()));
-        view.insert("partition".into(), parts.partition.into());
-        view.insert("offset".into(), parts.offset.into());
-        if let Some(ts) = parts.timestamp {
+        if need.member("partition").is_some() {
+            view.insert("partition".into(), parts.partition.into());
+        }
+        if need.member("offset").is_some() {
+            view.insert("offset".into(), parts.offset.into());
+        }
+        if let Some(ts) = parts
+            .timestamp
+            .filter(|_| need.member("timestamp").is_some())
+        {
             view.insert("timestamp".into(), ts.into());
         }
-        if let Some(key) = parts.key.and_then(decode_payload) {
+        if let Some(key) = need
+            .member("key")
+            .and_then(|n| parts.key.and_then(|b| decode_reading(b, n)))
+        {
             view.insert("key".into(), key);
         }
-        view.insert("headers".into(), Value::Object(header_map));
-        if let Some(value) = parts.value.and_then(decode_payload) {
+        if let Some(read) = need.member("headers") {
+            let mut header_map = Map::new();
+            for (name, bytes) in headers {
+                if read.member(name).is_none() {
+                    continue;
+                }
+                let value = match bytes {
+                    Some(b) => Value::String(String::from_utf8_lossy(b).into_owned()),
+                    None => Value::Null,
+                };
+                push_header(&mut header_map, name, value);
+            }
+            view.insert("headers".into(), Value::Object(header_map));
+        }
+        if let Some(value) = need
+            .member("value")
+            .and_then(|n| parts.value.and_then(|b| decode_reading(b, n)))
+        {
             view.insert("value".into(), value);
         }
-        RecordView::from_view(Value::Object(view))
+        RecordView {
+            doc: Value::Array(vec![Value::Object(view)]),
+            complete: need.is_all(),
+        }
     }
 
     /// Wraps an already-built view document (e.g. a line of a dry-run input file).
     pub fn from_view(view: Value) -> RecordView {
         RecordView {
             doc: Value::Array(vec![view]),
+            complete: true,
         }
+    }
+
+    /// Whether every member of the record is in the view; false for views built by
+    /// [`crate::RouteTable::record_view`] with only what the filters read.
+    pub fn is_complete(&self) -> bool {
+        self.complete
     }
 
     /// The view document.

@@ -8,8 +8,10 @@ use serde_json::Value;
 use crate::build::{BuiltRoute, Problem, build_route};
 use crate::config::{RouteConfig, RouteFileConfig, load_source};
 use crate::error::{RouteError, RouteErrors};
+use crate::filter::Filter;
 use crate::matcher::{MatchScratch, Matcher};
-use crate::record::RecordView;
+use crate::projection::Need;
+use crate::record::{RecordParts, RecordView};
 use crate::route::{Route, RouteId, Target, TargetId};
 
 /// An immutable, compiled set of routes. Cheap to share between threads (`Arc<RouteTable>`).
@@ -19,6 +21,8 @@ pub struct RouteTable {
     targets: Vec<Target>,
     by_topic: HashMap<String, Vec<RouteId>>,
     matcher: Matcher,
+    /// What the filters read of a record view.
+    reads: Need,
 }
 
 thread_local! {
@@ -29,6 +33,18 @@ impl RouteTable {
     /// Starts a builder.
     pub fn builder() -> RouteTableBuilder {
         RouteTableBuilder::new()
+    }
+
+    /// The view of a record with only the members this table's filters read (whole subtrees
+    /// at the paths they name; see the `projection` notes in the crate docs). Matching it
+    /// gives the same routes as matching the full [`RecordView::from_parts`], and building it
+    /// skips the parts of the key and value no filter reads (checking them to be JSON).
+    pub fn record_view<'h>(
+        &self,
+        parts: RecordParts<'_>,
+        headers: impl IntoIterator<Item = (&'h str, Option<&'h [u8]>)>,
+    ) -> RecordView {
+        RecordView::reading(parts, headers, &self.reads)
     }
 
     /// Writes the ids of the routes this record matches into `out` (cleared first), in route
@@ -374,8 +390,28 @@ impl RouteTableBuilder {
             });
         }
         table.matcher = Matcher::build(&table.routes);
+        table.reads = reads(&table.routes);
         Ok(table)
     }
+}
+
+/// Every member of the record view some filter of `routes` reads.
+fn reads(routes: &[Route]) -> Need {
+    let mut need = Need::nothing();
+    for filter in routes.iter().flat_map(|r| &r.filters) {
+        match filter {
+            Filter::Pattern { pattern, .. } => {
+                for path in pattern.field_paths() {
+                    need.add(&path);
+                }
+            }
+            Filter::JsonPath(f) => match f.read_prefixes() {
+                Some(paths) => paths.iter().for_each(|p| need.add(p)),
+                None => need.add(&[]),
+            },
+        }
+    }
+    need
 }
 
 /// The last segment of a field path: `a.b[2].c` → `c`.

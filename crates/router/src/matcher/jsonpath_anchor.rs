@@ -27,6 +27,46 @@ pub(crate) fn anchor_options(expression: &str) -> Vec<Anchor> {
     out
 }
 
+/// The field paths an expression reads: for each query from `$`, and each query from `@`
+/// outside brackets, its longest prefix of name selectors (`.name`, `['name']`). Everything a
+/// query reads lies under that prefix; a query inside brackets (a nested filter) lies under
+/// the prefix of the query the brackets follow. `None` when the text cannot be tokenized.
+pub(crate) fn read_prefixes(expression: &str) -> Option<Vec<Vec<String>>> {
+    let tokens = tokenize(expression)?;
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < tokens.len() {
+        match &tokens[i] {
+            Token::Sym("[") => depth += 1,
+            Token::Sym("]") => depth = depth.saturating_sub(1),
+            Token::Sym(root @ ("$" | "@")) if *root == "$" || depth == 0 => {
+                let mut path = Vec::new();
+                let mut j = i + 1;
+                loop {
+                    match (tokens.get(j), tokens.get(j + 1), tokens.get(j + 2)) {
+                        (Some(Token::Sym(".")), Some(Token::Word(name)), _) => {
+                            path.push(name.clone());
+                            j += 2;
+                        }
+                        (Some(Token::Sym("[")), Some(Token::Str(name)), Some(Token::Sym("]"))) => {
+                            path.push(name.clone());
+                            j += 3;
+                        }
+                        _ => break,
+                    }
+                }
+                out.push(path);
+                i = j;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    Some(out)
+}
+
 #[derive(Debug, Clone, PartialEq)]
 enum Token {
     /// A string literal, unescaped.
@@ -360,5 +400,32 @@ mod tests {
         ] {
             assert!(anchors(expression).is_empty(), "{expression}");
         }
+    }
+
+    #[test]
+    fn read_prefixes_cover_every_query() {
+        let paths = |e: &str| -> Vec<String> {
+            read_prefixes(e)
+                .unwrap()
+                .into_iter()
+                .map(|p| p.join("."))
+                .collect()
+        };
+        assert_eq!(
+            paths("@.value.a == 1 && $['value'][\"b c\"].d > 2"),
+            ["value.a", "value.b c.d"]
+        );
+        // A query stops at its first selector that is not a name; nested filters lie below it.
+        assert_eq!(
+            paths("@.value.items[?@.sku == 'x' && $.key == 'k']"),
+            ["value.items", "key"]
+        );
+        assert_eq!(
+            paths("length(@.value.tags) > 0 || @.value.n[0] == 1"),
+            ["value.tags", "value.n"]
+        );
+        assert_eq!(paths("@..x"), [""]);
+        assert_eq!(paths("@.value..x"), ["value"]);
+        assert_eq!(paths("@.key == '@.value.zzz'"), ["key"]);
     }
 }
