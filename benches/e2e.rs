@@ -9,6 +9,8 @@
 //! backlog: the `fanout run` process's peak resident memory. Prints one Markdown table.
 //!
 //! `cargo bench --bench e2e` (not a criterion benchmark: it times whole runs and reads RSS).
+//! `FANOUT_BENCH_PHASES` (comma-separated `noop`, `lambda`, `eventbridge`, `rss`; default all)
+//! picks the rows after the ceiling; progress goes to stderr.
 
 #[path = "../crates/eventbridge/tests/support/mod.rs"]
 mod eventbridge_support;
@@ -404,6 +406,10 @@ async fn main() {
 /// Whether `FANOUT_BENCH_PHASES` (comma-separated; default all) names a phase: `noop`,
 /// `lambda`, `eventbridge`, `rss`.
 fn phase(name: &str) -> bool {
-    std::env::var("FANOUT_BENCH_PHASES")
-        .map_or(true, |phases| phases.split(',').any(|p| p.trim() == name))
+    let run = std::env::var("FANOUT_BENCH_PHASES")
+        .map_or(true, |phases| phases.split(',').any(|p| p.trim() == name));
+    if run {
+        eprintln!("e2e: {name}");
+    }
+    run
 }

@@ -295,11 +295,13 @@ pub fn temp_dir(prefix: &str) -> PathBuf {
     dir
 }
 
-/// Lines of a ledger file (missing file = no lines).
+/// Complete lines of a ledger file (missing file = no lines; a last line still being written,
+/// without its newline, is left out).
 pub fn ledger(path: &Path) -> Vec<Value> {
     std::fs::read_to_string(path)
         .unwrap_or_default()
-        .lines()
+        .split_inclusive('\n')
+        .filter(|l| l.ends_with('\n'))
         .map(|l| serde_json::from_str(l).expect("ledger line is JSON"))
         .collect()
 }

@@ -68,7 +68,8 @@ pub struct EngineConfigFile {
     /// Records buffered or in flight per partition before it is paused (default 5000).
     pub max_buffered_records: Option<usize>,
     /// Memory buffered or in flight per partition before it is paused (default `16MB`; a
-    /// record counts three times its bytes, for its parsed view, plus 512 bytes).
+    /// record counts three times its bytes plus 512: allocator overhead and what targets build
+    /// from it while delivering).
     pub max_buffered_bytes: Option<Value>,
     /// Memory buffered or in flight across all partitions before the partitions that fetch
     /// more are paused too (default `96MB`, counted like `max_buffered_bytes`).

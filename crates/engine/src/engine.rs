@@ -7,8 +7,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use fanout_router::{RecordParts, RecordView, RouteId, RouteTable, TargetId};
-use futures::StreamExt;
+use fanout_router::{RouteId, RouteTable, TargetId};
+use futures::stream::FuturesOrdered;
+use futures::{FutureExt, StreamExt};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{
     BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
@@ -41,10 +42,48 @@ pub enum EngineError {
 
 type PartitionKey = (Arc<str>, i32);
 type Partitions = Arc<Mutex<HashMap<PartitionKey, PartitionState>>>;
+/// How many times each partition was revoked: a record fetched before its partition was
+/// revoked is not tracked after (it is uncommitted, and whoever owns the partition reads it).
+type Revocations = Arc<Mutex<HashMap<PartitionKey, u64>>>;
+
+/// Records are matched in batches of up to this many, off the consumer task.
+const MATCH_BATCH: usize = 64;
+/// Batches being matched at once; the consumer fetches no more until the oldest is handled.
+const MATCH_BATCHES_IN_FLIGHT: usize = 8;
+
+/// A fetched record, the routes it matched, and its partition's revocation count when fetched.
+struct Fetched {
+    record: DeliveryRecord,
+    revocations: u64,
+    routes: Vec<RouteId>,
+}
+
+impl Fetched {
+    /// Was its partition revoked after it was fetched? Then it is not ours to track: it is
+    /// uncommitted, and whoever owns the partition now reads it again.
+    fn revoked_since(&self, revocations: &HashMap<PartitionKey, u64>) -> bool {
+        let key = (self.record.topic.clone(), self.record.partition);
+        revocations.get(&key).copied().unwrap_or(0) != self.revocations
+    }
+}
+
+/// Matches a batch of records (the pure, parallel part of handling a record): builds each
+/// record's view with only what the filters read, matches it, and drops the view.
+fn match_batch(table: &RouteTable, mut batch: Vec<Fetched>) -> Vec<Fetched> {
+    let mut matched = Vec::new();
+    for fetched in &mut batch {
+        let record = &fetched.record;
+        let view = table.record_view(record.parts(), record.header_parts());
+        table.match_record(&view, &mut matched);
+        fetched.routes.clone_from(&matched);
+    }
+    batch
+}
 
 /// Consumer context: gives up revoked partitions and commits their watermarks.
 struct EngineContext {
     partitions: Partitions,
+    revocations: Revocations,
     revoke_timeout: Duration,
     assigned: Arc<AtomicUsize>,
 }
@@ -83,8 +122,10 @@ impl ConsumerContext for EngineContext {
         let mut states = Vec::new();
         {
             let mut map = lock(&self.partitions);
+            let mut revocations = lock(&self.revocations);
             for elem in revoked.elements() {
                 let key: PartitionKey = (Arc::from(elem.topic()), elem.partition());
+                *revocations.entry(key.clone()).or_default() += 1;
                 if let Some(state) = map.remove(&key) {
                     states.push((key, state));
                 }
@@ -238,6 +279,7 @@ impl Engine {
             return Err(EngineError::NoTopics);
         }
         let partitions: Partitions = Arc::new(Mutex::new(HashMap::new()));
+        let revocations: Revocations = Arc::new(Mutex::new(HashMap::new()));
         // The DLQ producer shares the connection and security settings, not consumer-only ones
         // (librdkafka would warn about each).
         let mut producer_config = ClientConfig::new();
@@ -276,6 +318,7 @@ impl Engine {
         let consumer: StreamConsumer<EngineContext> =
             client.create_with_context(EngineContext {
                 partitions: partitions.clone(),
+                revocations: revocations.clone(),
                 revoke_timeout: self.config.revoke_timeout,
                 assigned: self.stats.assigned.clone(),
             })?;
@@ -287,18 +330,45 @@ impl Engine {
             dlq: Arc::new(DlqWriter::new(producer, self.config.dlq_topic.clone())),
             attempt_timeout: self.config.attempt_timeout,
         });
-        let mut scratch: (Vec<RouteId>, Vec<TargetId>) = Default::default();
+        let mut targets: Vec<TargetId> = Vec::new();
+        // Batches being matched, handled in fetch order.
+        let mut matching: FuturesOrdered<tokio::task::JoinHandle<Vec<Fetched>>> =
+            FuturesOrdered::new();
         let mut commit_tick = tokio::time::interval(self.config.commit_interval);
         let mut pause_tick = tokio::time::interval(Duration::from_millis(50));
         tokio::pin!(shutdown);
         let mut stream = consumer.stream();
         loop {
             tokio::select! {
+                biased;
                 () = &mut shutdown => break,
                 _ = commit_tick.tick() => self.commit(&consumer, &partitions, CommitMode::Async),
                 _ = pause_tick.tick() => self.resume_drained(&consumer, &partitions),
-                msg = stream.next() => match msg {
-                    Some(Ok(m)) => self.handle(&consumer, &partitions, &env, &metrics, &m, &mut scratch),
+                Some(done) = matching.next(), if !matching.is_empty() => {
+                    let batch = done.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+                    let revoked = lock(&revocations);
+                    let current: Vec<Fetched> = batch.into_iter().filter(|f| !f.revoked_since(&revoked)).collect();
+                    drop(revoked);
+                    for fetched in current {
+                        self.handle(&consumer, &partitions, &env, &metrics, fetched, &mut targets);
+                    }
+                }
+                msg = stream.next(), if matching.len() < MATCH_BATCHES_IN_FLIGHT => match msg {
+                    Some(Ok(m)) => {
+                        // Take what librdkafka already holds, up to a batch, without waiting.
+                        let mut batch = Vec::with_capacity(MATCH_BATCH);
+                        batch.push(fetched(&m, &revocations));
+                        drop(m);
+                        while batch.len() < MATCH_BATCH {
+                            match stream.next().now_or_never() {
+                                Some(Some(Ok(m))) => batch.push(fetched(&m, &revocations)),
+                                Some(Some(Err(e))) => tracing::warn!(error = %e, "kafka consumer error"),
+                                Some(None) | None => break,
+                            }
+                        }
+                        let table = self.table.clone();
+                        matching.push_back(tokio::spawn(async move { match_batch(&table, batch) }));
+                    }
                     Some(Err(e)) => tracing::warn!(error = %e, "kafka consumer error"),
                     None => break,
                 },
@@ -343,25 +413,23 @@ impl Engine {
         partitions: &Partitions,
         env: &Arc<LaneEnv>,
         metrics: &ConsumerMetrics,
-        msg: &BorrowedMessage<'_>,
-        (matched, targets): &mut (Vec<RouteId>, Vec<TargetId>),
+        fetched: Fetched,
+        targets: &mut Vec<TargetId>,
     ) {
-        let (record, view) = delivery_record(&self.table, msg);
+        let Fetched { record, routes, .. } = fetched;
+        let key: PartitionKey = (record.topic.clone(), record.partition);
         let record = Arc::new(record);
         metrics.consumed(&record.topic);
-        self.table.match_record(&view, matched);
-        drop(view);
-        for &route in matched.iter() {
+        for &route in &routes {
             metrics.matched(route);
         }
         targets.clear();
         targets.extend(
-            matched
+            routes
                 .iter()
                 .flat_map(|&r| self.table.route(r).targets.iter().copied()),
         );
         let mut map = lock(partitions);
-        let key: PartitionKey = (record.topic.clone(), record.partition);
         let buffered = &self.stats.buffered;
         let state = map
             .entry(key)
@@ -380,9 +448,9 @@ impl Engine {
             );
             progress.pending_records() >= self.config.max_buffered_records.get()
                 || progress.pending_bytes() >= self.config.max_buffered_bytes.get()
-                || buffered.load(AtomicOrdering::Relaxed)
-                    >= self.config.max_buffered_bytes_total.get()
         };
+        let over_total =
+            buffered.load(AtomicOrdering::Relaxed) >= self.config.max_buffered_bytes_total.get();
         for &id in targets.iter() {
             let runtime = &self.targets[id.0 as usize];
             let shared = state.shared.clone();
@@ -394,15 +462,16 @@ impl Engine {
                 .push(record.clone());
         }
         if over_cap && !state.paused {
-            let mut tpl = TopicPartitionList::new();
-            tpl.add_partition(&record.topic, record.partition);
-            match consumer.pause(&tpl) {
-                Ok(()) => {
-                    state.paused = true;
-                    tracing::debug!(topic = %record.topic, partition = record.partition, "partition paused: buffer full");
-                }
-                Err(e) => tracing::warn!(error = %e, "pausing a partition failed"),
-            }
+            pause(consumer, [((&record.topic, record.partition), state)]);
+        } else if over_total {
+            // Every partition stops fetching; the consumer keeps polling (group membership,
+            // rebalances) and takes nothing more until lanes bring the total down.
+            pause(
+                consumer,
+                map.iter_mut()
+                    .filter(|(_, s)| !s.paused)
+                    .map(|((t, p), s)| ((t, *p), s)),
+            );
         }
     }
 
@@ -466,6 +535,32 @@ impl Engine {
     }
 }
 
+/// Pauses partitions (already-fetched records of theirs that librdkafka still holds are dropped
+/// by it and fetched again on resume).
+fn pause<'a>(
+    consumer: &StreamConsumer<EngineContext>,
+    partitions: impl IntoIterator<Item = ((&'a Arc<str>, i32), &'a mut PartitionState)>,
+) {
+    let mut tpl = TopicPartitionList::new();
+    let mut states = Vec::new();
+    for ((topic, partition), state) in partitions {
+        tpl.add_partition(topic, partition);
+        states.push(state);
+    }
+    if states.is_empty() {
+        return;
+    }
+    match consumer.pause(&tpl) {
+        Ok(()) => {
+            for state in states {
+                state.paused = true;
+            }
+            tracing::debug!(partitions = tpl.count(), "partitions paused: buffer full");
+        }
+        Err(e) => tracing::warn!(error = %e, "pausing partitions failed"),
+    }
+}
+
 /// librdkafka properties that only a consumer understands.
 fn is_consumer_only(key: &str) -> bool {
     const KEYS: [&str; 12] = [
@@ -485,8 +580,17 @@ fn is_consumer_only(key: &str) -> bool {
     KEYS.contains(&key) || key.starts_with("fetch.") || key.starts_with("queued.")
 }
 
-/// The record, and the view of it with the members the routes' filters read.
-fn delivery_record(table: &RouteTable, msg: &BorrowedMessage<'_>) -> (DeliveryRecord, RecordView) {
+/// A fetched message, copied out of librdkafka's buffer, not matched yet.
+fn fetched(msg: &BorrowedMessage<'_>, revocations: &Revocations) -> Fetched {
+    let key: PartitionKey = (Arc::from(msg.topic()), msg.partition());
+    Fetched {
+        revocations: lock(revocations).get(&key).copied().unwrap_or(0),
+        record: delivery_record(msg, key.0),
+        routes: Vec::new(),
+    }
+}
+
+fn delivery_record(msg: &BorrowedMessage<'_>, topic: Arc<str>) -> DeliveryRecord {
     let (timestamp, timestamp_type) = match msg.timestamp() {
         Timestamp::CreateTime(t) => (Some(t), TimestampType::CreateTime),
         Timestamp::LogAppendTime(t) => (Some(t), TimestampType::LogAppendTime),
@@ -500,19 +604,8 @@ fn delivery_record(table: &RouteTable, msg: &BorrowedMessage<'_>) -> (DeliveryRe
                 .collect()
         })
         .unwrap_or_default();
-    let view = table.record_view(
-        RecordParts {
-            topic: msg.topic(),
-            partition: msg.partition(),
-            offset: msg.offset(),
-            timestamp,
-            key: msg.key(),
-            value: msg.payload(),
-        },
-        headers.iter().map(|(k, v)| (k.as_str(), v.as_deref())),
-    );
-    let record = DeliveryRecord {
-        topic: Arc::from(msg.topic()),
+    DeliveryRecord {
+        topic,
         partition: msg.partition(),
         offset: msg.offset(),
         timestamp,
@@ -520,6 +613,5 @@ fn delivery_record(table: &RouteTable, msg: &BorrowedMessage<'_>) -> (DeliveryRe
         key: msg.key().map(<[u8]>::to_vec),
         value: msg.payload().map(<[u8]>::to_vec),
         headers,
-    };
-    (record, view)
+    }
 }

@@ -44,17 +44,24 @@ impl DeliveryRecord {
     /// call. The engine matches on a view with only the members filters read and does not keep
     /// it: a buffered record holds its bytes only.
     pub fn view(&self) -> RecordView {
-        RecordView::from_parts(
-            RecordParts {
-                topic: &self.topic,
-                partition: self.partition,
-                offset: self.offset,
-                timestamp: self.timestamp,
-                key: self.key.as_deref(),
-                value: self.value.as_deref(),
-            },
-            self.headers.iter().map(|(k, v)| (k.as_str(), v.as_deref())),
-        )
+        RecordView::from_parts(self.parts(), self.header_parts())
+    }
+
+    /// The record's parts, as the router takes them.
+    pub fn parts(&self) -> RecordParts<'_> {
+        RecordParts {
+            topic: &self.topic,
+            partition: self.partition,
+            offset: self.offset,
+            timestamp: self.timestamp,
+            key: self.key.as_deref(),
+            value: self.value.as_deref(),
+        }
+    }
+
+    /// The record's headers, as the router takes them.
+    pub fn header_parts(&self) -> impl Iterator<Item = (&str, Option<&[u8]>)> {
+        self.headers.iter().map(|(k, v)| (k.as_str(), v.as_deref()))
     }
 
     /// Estimated bytes the record holds in memory while buffered: its bytes, allocator and
