@@ -349,8 +349,9 @@ impl Engine {
                     let revoked = lock(&revocations);
                     let current: Vec<Fetched> = batch.into_iter().filter(|f| !f.revoked_since(&revoked)).collect();
                     drop(revoked);
+                    let mut map = lock(&partitions);
                     for fetched in current {
-                        self.handle(&consumer, &partitions, &env, &metrics, fetched, &mut targets);
+                        self.handle(&consumer, &mut map, &env, &metrics, fetched, &mut targets);
                     }
                 }
                 msg = stream.next(), if matching.len() < MATCH_BATCHES_IN_FLIGHT => match msg {
@@ -410,16 +411,15 @@ impl Engine {
     fn handle(
         &self,
         consumer: &StreamConsumer<EngineContext>,
-        partitions: &Partitions,
+        map: &mut HashMap<PartitionKey, PartitionState>,
         env: &Arc<LaneEnv>,
         metrics: &ConsumerMetrics,
         fetched: Fetched,
         targets: &mut Vec<TargetId>,
     ) {
         let Fetched { record, routes, .. } = fetched;
-        let key: PartitionKey = (record.topic.clone(), record.partition);
-        let record = Arc::new(record);
-        metrics.consumed(&record.topic);
+        let (topic, partition) = (record.topic.clone(), record.partition);
+        metrics.consumed(&topic);
         for &route in &routes {
             metrics.matched(route);
         }
@@ -429,11 +429,10 @@ impl Engine {
                 .iter()
                 .flat_map(|&r| self.table.route(r).targets.iter().copied()),
         );
-        let mut map = lock(partitions);
         let buffered = &self.stats.buffered;
         let state = map
-            .entry(key)
-            .or_insert_with(|| PartitionState::new(record.partition, buffered.clone()));
+            .entry((topic.clone(), partition))
+            .or_insert_with(|| PartitionState::new(partition, buffered.clone()));
         let over_cap = {
             let mut progress = state.shared.progress();
             if !progress.is_new(record.offset) {
@@ -451,18 +450,21 @@ impl Engine {
         };
         let over_total =
             buffered.load(AtomicOrdering::Relaxed) >= self.config.max_buffered_bytes_total.get();
-        for &id in targets.iter() {
-            let runtime = &self.targets[id.0 as usize];
-            let shared = state.shared.clone();
-            let tasks = &mut state.tasks;
-            state
-                .lanes
-                .entry(id)
-                .or_insert_with(|| Lane::start(runtime.clone(), env.clone(), shared, tasks))
-                .push(record.clone());
+        if !targets.is_empty() {
+            let record = Arc::new(record);
+            for &id in targets.iter() {
+                let runtime = &self.targets[id.0 as usize];
+                let shared = state.shared.clone();
+                let tasks = &mut state.tasks;
+                state
+                    .lanes
+                    .entry(id)
+                    .or_insert_with(|| Lane::start(runtime.clone(), env.clone(), shared, tasks))
+                    .push(record.clone());
+            }
         }
         if over_cap && !state.paused {
-            pause(consumer, [((&record.topic, record.partition), state)]);
+            pause(consumer, [((&topic, partition), state)]);
         } else if over_total {
             // Every partition stops fetching; the consumer keeps polling (group membership,
             // rebalances) and takes nothing more until lanes bring the total down.
