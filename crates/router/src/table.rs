@@ -35,10 +35,11 @@ impl RouteTable {
         RouteTableBuilder::new()
     }
 
-    /// The view of a record with only the members this table's filters read (whole subtrees
-    /// at the paths they name; see the `projection` notes in the crate docs). Matching it
-    /// gives the same routes as matching the full [`RecordView::from_parts`], and building it
-    /// skips the parts of the key and value no filter reads (checking them to be JSON).
+    /// The view of a record with only the members this table's filters read: the whole
+    /// subtree at every field path a pattern names and under the longest plain-name prefix of
+    /// every JSONPath query, plus `topic`. Matching it gives the same routes as matching the
+    /// full [`RecordView::from_parts`]; building it skips the parts of the key and value no
+    /// filter reads, checking them to be JSON only.
     pub fn record_view<'h>(
         &self,
         parts: RecordParts<'_>,
