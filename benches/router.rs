@@ -23,38 +23,33 @@ const RECORDS: usize = 10_000;
 const PATTERN_COUNTS: [usize; 4] = [1, 100, 1_000, 10_000];
 const JSONPATH_COUNTS: [usize; 3] = [1, 100, 1_000];
 
+/// A corpus record's parts and headers, as the router takes them.
+fn parts(r: &KafkaRecord) -> (RecordParts<'_>, impl Iterator<Item = (&str, Option<&[u8]>)>) {
+    let parts = RecordParts {
+        topic: TOPIC,
+        partition: r.partition,
+        offset: r.offset,
+        timestamp: Some(r.timestamp),
+        key: Some(&r.key),
+        value: Some(&r.value),
+    };
+    let headers = r
+        .headers
+        .iter()
+        .map(|(name, value)| (name.as_str(), Some(value.as_slice())));
+    (parts, headers)
+}
+
 /// The complete record view.
 fn view(r: &KafkaRecord) -> RecordView {
-    RecordView::from_parts(
-        RecordParts {
-            topic: TOPIC,
-            partition: r.partition,
-            offset: r.offset,
-            timestamp: Some(r.timestamp),
-            key: Some(&r.key),
-            value: Some(&r.value),
-        },
-        r.headers
-            .iter()
-            .map(|(name, value)| (name.as_str(), Some(value.as_slice()))),
-    )
+    let (parts, headers) = parts(r);
+    RecordView::from_parts(parts, headers)
 }
 
 /// The view the engine matches on: only the members `table`'s filters read.
 fn read_view(table: &RouteTable, r: &KafkaRecord) -> RecordView {
-    table.record_view(
-        RecordParts {
-            topic: TOPIC,
-            partition: r.partition,
-            offset: r.offset,
-            timestamp: Some(r.timestamp),
-            key: Some(&r.key),
-            value: Some(&r.value),
-        },
-        r.headers
-            .iter()
-            .map(|(name, value)| (name.as_str(), Some(value.as_slice()))),
-    )
+    let (parts, headers) = parts(r);
+    table.record_view(parts, headers)
 }
 
 /// The same view, with the value parsed by `sonic-rs` into a `serde_json::Value`.

@@ -68,10 +68,6 @@ impl Need {
             Need::Fields(children) => children.iter().find(|(n, _)| n == name).map(|(_, c)| c),
         }
     }
-
-    pub fn is_all(&self) -> bool {
-        matches!(self, Need::All)
-    }
 }
 
 /// Decodes key or value bytes like [`crate::record::decode_payload`], building only the parts
@@ -230,7 +226,7 @@ mod tests {
         let mut n = need(&["a.b", "a"]);
         assert_eq!(n.member("a"), Some(&Need::All));
         n.add(&[]);
-        assert!(n.is_all());
+        assert_eq!(n, Need::All);
         assert_eq!(n.member("anything"), Some(&Need::All));
     }
 

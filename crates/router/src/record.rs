@@ -29,9 +29,6 @@ use crate::projection::{Need, decode_reading};
 pub struct RecordView {
     /// `[view]`: see [`RecordView::view`].
     doc: Value,
-    /// False when only the members some filters read were built
-    /// ([`crate::RouteTable::record_view`]).
-    complete: bool,
 }
 
 /// The parts of a Kafka record a [`RecordView`] is built from.
@@ -107,24 +104,14 @@ impl RecordView {
         {
             view.insert("value".into(), value);
         }
-        RecordView {
-            doc: Value::Array(vec![Value::Object(view)]),
-            complete: need.is_all(),
-        }
+        RecordView::from_view(Value::Object(view))
     }
 
     /// Wraps an already-built view document (e.g. a line of a dry-run input file).
     pub fn from_view(view: Value) -> RecordView {
         RecordView {
             doc: Value::Array(vec![view]),
-            complete: true,
         }
-    }
-
-    /// Whether every member of the record is in the view; false for views built by
-    /// [`crate::RouteTable::record_view`] with only what the filters read.
-    pub fn is_complete(&self) -> bool {
-        self.complete
     }
 
     /// The view document.

@@ -4,6 +4,7 @@
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
+use crate::matcher::tests::{FilterSpec, RouteSpec, build as build_specs};
 use crate::{
     Invocation, JsonPathFilter, OnFailure, Ordering, Pattern, RecordView, RouteTable, TargetKind,
 };
@@ -415,13 +416,7 @@ fn arb_jsonpath() -> impl Strategy<Value = String> {
     ]
 }
 
-#[derive(Debug, Clone)]
-enum FilterSpec {
-    Pattern(Value),
-    JsonPath(String),
-}
-
-fn arb_route() -> impl Strategy<Value = (Vec<&'static str>, Vec<FilterSpec>)> {
+fn arb_route() -> impl Strategy<Value = RouteSpec> {
     (
         prop::sample::subsequence(TOPICS.to_vec(), 1..=3),
         prop::collection::vec(
@@ -461,23 +456,7 @@ proptest! {
         routes in prop::collection::vec(arb_route(), 1..12),
         records in prop::collection::vec(arb_record(), 1..20),
     ) {
-        let mut builder = RouteTable::builder();
-        for (i, (topics, filters)) in routes.iter().enumerate() {
-            let filters: Vec<Value> = filters
-                .iter()
-                .map(|f| match f {
-                    FilterSpec::Pattern(p) => json!({"pattern": p}),
-                    FilterSpec::JsonPath(j) => json!({"jsonpath": j}),
-                })
-                .collect();
-            let cfg = serde_json::from_value(json!({
-                "name": format!("r{i}"), "topics": topics, "filters": filters,
-                "targets": [{"lambda": {"function": "f"}}],
-            }))
-            .unwrap();
-            builder.add_route(&cfg);
-        }
-        let table = builder.build().unwrap();
+        let table = build_specs(&routes);
         let mut out = Vec::new();
         for rec in &records {
             table.match_record(rec, &mut out);

@@ -42,22 +42,13 @@ pub(crate) fn read_prefixes(expression: &str) -> Option<Vec<Vec<String>>> {
             Token::Sym("]") => depth = depth.saturating_sub(1),
             Token::Sym(root @ ("$" | "@")) if *root == "$" || depth == 0 => {
                 let mut path = Vec::new();
-                let mut j = i + 1;
-                loop {
-                    match (tokens.get(j), tokens.get(j + 1), tokens.get(j + 2)) {
-                        (Some(Token::Sym(".")), Some(Token::Word(name)), _) => {
-                            path.push(name.clone());
-                            j += 2;
-                        }
-                        (Some(Token::Sym("[")), Some(Token::Str(name)), Some(Token::Sym("]"))) => {
-                            path.push(name.clone());
-                            j += 3;
-                        }
-                        _ => break,
-                    }
+                let mut rest = &tokens[i + 1..];
+                while let Some((name, tail)) = member_name(rest) {
+                    path.push(name.clone());
+                    rest = tail;
                 }
                 out.push(path);
-                i = j;
+                i = tokens.len() - rest.len();
                 continue;
             }
             _ => {}
@@ -287,6 +278,20 @@ fn mirrored(op: &'static str) -> &'static str {
     }
 }
 
+/// A name selector at the start of `tokens` (`.name` or `['name']`): the name and what follows.
+fn member_name(tokens: &[Token]) -> Option<(&String, &[Token])> {
+    match tokens {
+        [Token::Sym("."), Token::Word(name), tail @ ..]
+        | [
+            Token::Sym("["),
+            Token::Str(name),
+            Token::Sym("]"),
+            tail @ ..,
+        ] => Some((name, tail)),
+        _ => None,
+    }
+}
+
 /// The member names of a singular query `@.a['b'][0]` (index selectors dropped), or `None`
 /// when the tokens are not exactly such a query.
 fn singular_path(tokens: &[Token]) -> Option<Vec<String>> {
@@ -295,20 +300,12 @@ fn singular_path(tokens: &[Token]) -> Option<Vec<String>> {
     };
     let mut path = Vec::new();
     while !rest.is_empty() {
+        if let Some((name, tail)) = member_name(rest) {
+            path.push(name.clone());
+            rest = tail;
+            continue;
+        }
         match rest {
-            [Token::Sym("."), Token::Word(name), tail @ ..] => {
-                path.push(name.clone());
-                rest = tail;
-            }
-            [
-                Token::Sym("["),
-                Token::Str(name),
-                Token::Sym("]"),
-                tail @ ..,
-            ] => {
-                path.push(name.clone());
-                rest = tail;
-            }
             [
                 Token::Sym("["),
                 Token::Num(index),

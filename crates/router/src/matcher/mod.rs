@@ -31,7 +31,7 @@ mod index;
 pub(crate) mod jsonpath_anchor;
 mod ranges;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use self::anchor::{Anchor, Cost, priced};
 use self::cost::Selectivity;
