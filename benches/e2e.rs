@@ -16,8 +16,8 @@
 mod eventbridge_support;
 #[path = "../tests/support/lambda.rs"]
 mod lambda_support;
-#[path = "../tests/support/mod.rs"]
-mod support;
+// `tests/support` is compiled once, inside the EventBridge support.
+use eventbridge_support::kafka as support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -6,7 +6,8 @@
 mod eventbridge_support;
 #[path = "support/lambda.rs"]
 mod lambda_support;
-mod support;
+// `tests/support` is compiled once, inside the EventBridge support.
+use eventbridge_support::kafka as support;
 
 use std::collections::HashSet;
 use std::process::{Command, Stdio};

@@ -18,8 +18,15 @@ use rdkafka::util::Timeout;
 use rdkafka::{Offset, TopicPartitionList};
 use serde_json::Value;
 
+/// The repository root: the nearest ancestor of the package holding `scripts/install-tools.sh`
+/// (this module is also compiled into `crates/eventbridge`'s tests).
 pub fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .find(|dir| dir.join("scripts/install-tools.sh").exists())
+        .map(PathBuf::from)
+        .unwrap_or(manifest)
 }
 
 /// A tansu broker on its own port, killed when dropped.
@@ -48,7 +55,7 @@ fn tansu_binary() -> PathBuf {
 /// Runs `engine` in the background until the returned switch is used (or dropped); the handle
 /// ends when the engine has drained and committed.
 pub fn spawn_engine(
-    engine: fanout::engine::Engine,
+    engine: fanout_engine::Engine,
 ) -> (
     tokio::sync::oneshot::Sender<()>,
     tokio::task::JoinHandle<()>,
@@ -316,7 +323,7 @@ pub async fn wait_for(what: &str, within: Duration, mut cond: impl FnMut() -> bo
 }
 
 /// Consumer settings that make tansu's group joins fast (see LOCAL-STACK.md).
-pub fn fast_group(config: fanout::engine::EngineConfig) -> fanout::engine::EngineConfig {
+pub fn fast_group(config: fanout_engine::EngineConfig) -> fanout_engine::EngineConfig {
     config
         .kafka_property("session.timeout.ms", "2000")
         .kafka_property("heartbeat.interval.ms", "500")

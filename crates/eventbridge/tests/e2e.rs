@@ -9,7 +9,7 @@ use std::time::Duration;
 use fanout_engine::dlq::headers;
 use fanout_engine::{Engine, EngineConfig};
 use serde_json::{Value, json};
-use support::kafka::{Tansu, fast_group};
+use support::kafka::{Tansu, TestRecord, fast_group};
 use support::throttle::ThrottleProxy;
 use support::{Moto, table, unique};
 use tokio::sync::oneshot;
@@ -51,10 +51,15 @@ async fn records_reach_every_bus_exactly_once() {
         .collect();
     values.push(json!({"seq": 58, "kind": ""}));
     values.push(json!([1, 58]));
-    let records: Vec<(i32, String)> = values
+    let records: Vec<TestRecord> = values
         .iter()
         .enumerate()
-        .map(|(i, v)| ((i % 2) as i32, v.to_string()))
+        .map(|(i, v)| TestRecord {
+            partition: (i % 2) as i32,
+            key: format!("k{i}"),
+            value: v.to_string(),
+            headers: vec![("trace".into(), format!("t{i}"))],
+        })
         .collect();
     kafka.produce(&topic, &records).await;
 
@@ -148,11 +153,11 @@ async fn records_reach_every_bus_exactly_once() {
     // The DLQ: the array (both targets) and the empty kind (typed only), with their codes.
     let mut dead: Vec<(String, String, String, String)> = dead
         .iter()
-        .map(|(value, hs)| {
-            let h = |name: &str| hs.iter().find(|(k, _)| k == name).unwrap().1.clone();
+        .map(|r| {
+            let h = |name: &str| r.header(name).unwrap().to_owned();
             (
                 h(headers::TARGET),
-                value.clone(),
+                r.value.clone().unwrap_or_default(),
                 h(headers::ERROR_KIND),
                 h(headers::ERROR_CODE),
             )

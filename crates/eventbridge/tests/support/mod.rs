@@ -2,10 +2,13 @@
 //! queues, and reading what EventBridge delivered; a tansu broker for end-to-end tests.
 #![allow(dead_code)] // each test binary uses a different part
 
+/// The root package's Kafka test support (tansu per test, producing, reading topics).
+#[path = "../../../../tests/support/mod.rs"]
 pub mod kafka;
 pub mod throttle;
 
-use std::net::TcpListener;
+pub use kafka::{free_port, repo, unique};
+
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -17,43 +20,6 @@ use fanout_eventbridge::EventBridgeTargets;
 use fanout_router::RouteTable;
 use serde_json::Value;
 
-/// The repository root: the nearest ancestor of the package holding `scripts/install-tools.sh`
-/// (this module is also compiled into the root package's tests).
-pub fn repo() -> PathBuf {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .ancestors()
-        .find(|dir| dir.join("scripts/install-tools.sh").exists())
-        .map(PathBuf::from)
-        .unwrap_or(manifest)
-}
-
-/// A free TCP port above 19000.
-pub fn free_port() -> u16 {
-    for i in 0..500u32 {
-        let seed = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos()
-            ^ std::process::id().wrapping_mul(2_654_435_761)
-            ^ i.wrapping_mul(40_503);
-        let port = 19_100 + (seed % 40_000) as u16;
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-    panic!("no free port found");
-}
-
-/// A unique name for buses, queues, topics and groups of one test.
-pub fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!("{prefix}-{}-{}", std::process::id(), nanos % 1_000_000)
-}
-
 /// A moto server on its own port, killed when dropped.
 pub struct Moto {
     child: Child,
@@ -64,15 +30,7 @@ pub struct Moto {
 }
 
 fn moto_server() -> PathBuf {
-    let bin = repo().join(".venv/bin/moto_server");
-    if !bin.exists() {
-        let status = Command::new(repo().join("scripts/install-tools.sh"))
-            .arg("moto")
-            .status()
-            .expect("run scripts/install-tools.sh moto");
-        assert!(status.success(), "installing moto failed");
-    }
-    bin
+    kafka::installed(".venv/bin/moto_server", "moto")
 }
 
 impl Moto {
