@@ -73,11 +73,18 @@ impl LedgerTarget {
             Some(d) => fanout_router::config::parse_duration(d)?,
             None => Duration::ZERO,
         };
-        let file = OpenOptions::new()
+        let cannot =
+            |e: std::io::Error| format!("cannot open ledger {}: {e}", settings.path.display());
+        let mut file = OpenOptions::new()
             .create(true)
+            .read(true)
             .append(true)
             .open(&settings.path)
-            .map_err(|e| format!("cannot open ledger {}: {e}", settings.path.display()))?;
+            .map_err(cannot)?;
+        // A process killed mid-write leaves a torn last line: start on a line of our own.
+        if ends_mid_line(&mut file).map_err(cannot)? {
+            file.write_all(b"\n").map_err(cannot)?;
+        }
         Ok(LedgerTarget {
             name: name.to_owned(),
             settings,
@@ -128,6 +135,18 @@ impl LedgerTarget {
     }
 }
 
+/// Does the file's last byte end a line? False for an empty file.
+fn ends_mid_line(file: &mut File) -> std::io::Result<bool> {
+    use std::io::{Read, Seek, SeekFrom};
+    if file.metadata()?.len() == 0 {
+        return Ok(false);
+    }
+    file.seek(SeekFrom::End(-1))?;
+    let mut last = [0u8];
+    file.read_exact(&mut last)?;
+    Ok(last[0] != b'\n')
+}
+
 #[async_trait]
 impl Target for LedgerTarget {
     async fn deliver(&self, batch: &[Arc<DeliveryRecord>]) -> Result<Delivery, Failure> {
@@ -167,5 +186,29 @@ impl Target for LedgerTarget {
             .write_all(lines.as_bytes())
             .map_err(|e| Failure::new(FailureKind::Unavailable, "LedgerWrite", e.to_string()))?;
         Delivery::from_outcomes(outcomes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_torn_last_line_is_ended_before_appending() {
+        let path = std::env::temp_dir().join(format!("ledger-torn-{}.jsonl", std::process::id()));
+        std::fs::write(&path, "{\"offset\":1}\n{\"off").unwrap();
+        let settings = serde_json::json!({"path": path});
+        LedgerTarget::from_settings("t", &settings).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "{\"offset\":1}\n{\"off\n"
+        );
+        // A whole last line is left as it is.
+        LedgerTarget::from_settings("t", &settings).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "{\"offset\":1}\n{\"off\n"
+        );
+        std::fs::remove_file(&path).unwrap();
     }
 }
