@@ -67,14 +67,12 @@ impl Fetched {
     }
 }
 
-/// Matches a batch of records (the pure, parallel part of handling a record): builds each
-/// record's view with only what the filters read, matches it, and drops the view.
+/// Matches a batch of records (the pure, parallel part of handling a record).
 fn match_batch(table: &RouteTable, mut batch: Vec<Fetched>) -> Vec<Fetched> {
     let mut matched = Vec::new();
     for fetched in &mut batch {
         let record = &fetched.record;
-        let view = table.record_view(record.parts(), record.header_parts());
-        table.match_record(&view, &mut matched);
+        table.match_parts(record.parts(), record.header_parts(), &mut matched);
         fetched.routes.clone_from(&matched);
     }
     batch

@@ -52,8 +52,10 @@
 
 mod build;
 pub mod config;
+mod doc;
 mod error;
 mod filter;
+mod json;
 pub mod jsonpath;
 mod matcher;
 pub mod pattern;

@@ -19,8 +19,6 @@
 
 use serde_json::{Map, Value};
 
-use crate::projection::{Need, decode_reading};
-
 /// One Kafka record as the JSON document filters match against.
 ///
 /// Built once per record and shared by every filter of the route table. The view is stored
@@ -54,54 +52,26 @@ impl RecordView {
         parts: RecordParts<'_>,
         headers: impl IntoIterator<Item = (&'h str, Option<&'h [u8]>)>,
     ) -> RecordView {
-        RecordView::reading(parts, headers, &Need::All)
-    }
-
-    /// The view with only the members `need` reads (and `topic`, which the route table
-    /// looks up first).
-    pub(crate) fn reading<'h>(
-        parts: RecordParts<'_>,
-        headers: impl IntoIterator<Item = (&'h str, Option<&'h [u8]>)>,
-        need: &Need,
-    ) -> RecordView {
         let mut view = Map::new();
         view.insert("topic".into(), Value::String(parts.topic.to_owned()));
-        if need.member("partition").is_some() {
-            view.insert("partition".into(), parts.partition.into());
-        }
-        if need.member("offset").is_some() {
-            view.insert("offset".into(), parts.offset.into());
-        }
-        if let Some(ts) = parts
-            .timestamp
-            .filter(|_| need.member("timestamp").is_some())
-        {
+        view.insert("partition".into(), parts.partition.into());
+        view.insert("offset".into(), parts.offset.into());
+        if let Some(ts) = parts.timestamp {
             view.insert("timestamp".into(), ts.into());
         }
-        if let Some(key) = need
-            .member("key")
-            .and_then(|n| parts.key.and_then(|b| decode_reading(b, n)))
-        {
+        if let Some(key) = parts.key.and_then(decode_payload) {
             view.insert("key".into(), key);
         }
-        if let Some(read) = need.member("headers") {
-            let mut header_map = Map::new();
-            for (name, bytes) in headers {
-                if read.member(name).is_none() {
-                    continue;
-                }
-                let value = match bytes {
-                    Some(b) => Value::String(String::from_utf8_lossy(b).into_owned()),
-                    None => Value::Null,
-                };
-                push_header(&mut header_map, name, value);
-            }
-            view.insert("headers".into(), Value::Object(header_map));
+        let mut header_map = Map::new();
+        for (name, bytes) in headers {
+            let value = match bytes {
+                Some(b) => Value::String(String::from_utf8_lossy(b).into_owned()),
+                None => Value::Null,
+            };
+            push_header(&mut header_map, name, value);
         }
-        if let Some(value) = need
-            .member("value")
-            .and_then(|n| parts.value.and_then(|b| decode_reading(b, n)))
-        {
+        view.insert("headers".into(), Value::Object(header_map));
+        if let Some(value) = parts.value.and_then(decode_payload) {
             view.insert("value".into(), value);
         }
         RecordView::from_view(Value::Object(view))

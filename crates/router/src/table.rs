@@ -1,12 +1,13 @@
 //! The compiled route table and its builder.
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 
 use serde_json::Value;
 
 use crate::build::{BuiltRoute, Problem, build_route};
 use crate::config::{RouteConfig, RouteFileConfig, load_source};
+use crate::doc::Doc;
 use crate::error::{RouteError, RouteErrors};
 use crate::filter::Filter;
 use crate::matcher::{MatchScratch, Matcher};
@@ -23,10 +24,20 @@ pub struct RouteTable {
     matcher: Matcher,
     /// What the filters read of a record view.
     reads: Need,
+    /// What the JSONPath filters read of it.
+    jsonpath_reads: Need,
 }
 
 thread_local! {
     static SCRATCH: RefCell<MatchScratch> = RefCell::new(MatchScratch::new());
+}
+
+/// Runs `f` with this thread's matching scratch (a fresh one if it is in use).
+fn with_scratch<R>(f: impl FnOnce(&mut MatchScratch) -> R) -> R {
+    SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+        Ok(mut scratch) => f(&mut scratch),
+        Err(_) => f(&mut MatchScratch::new()),
+    })
 }
 
 impl RouteTable {
@@ -35,17 +46,39 @@ impl RouteTable {
         RouteTableBuilder::new()
     }
 
-    /// The view of a record with only the members this table's filters read: the whole
-    /// subtree at every field path a pattern names and under the longest plain-name prefix of
-    /// every JSONPath query, plus `topic`. Matching it gives the same routes as matching the
-    /// full [`RecordView::from_parts`]; building it skips the parts of the key and value no
-    /// filter reads, checking them to be JSON only.
-    pub fn record_view<'h>(
+    /// Writes the ids of the routes a record matches into `out` (cleared first), in route
+    /// order: the same routes as [`RouteTable::match_record`] on
+    /// [`RecordView::from_parts`]`(parts, headers)`, without building that view.
+    ///
+    /// Parses only the members some filter reads (the whole subtree at every field path a
+    /// pattern names and under the longest plain-name prefix of every JSONPath query, plus
+    /// `topic`) into one buffer that borrows the record's bytes; the other parts of the key and
+    /// value are only checked to be JSON. A JSONPath filter is run on a view of what JSONPath
+    /// filters read, built only when one is evaluated. See [`crate::projection`] for the one
+    /// decoding difference this skipping allows.
+    pub fn match_parts<'h>(
         &self,
         parts: RecordParts<'_>,
         headers: impl IntoIterator<Item = (&'h str, Option<&'h [u8]>)>,
-    ) -> RecordView {
-        RecordView::reading(parts, headers, &self.reads)
+        out: &mut Vec<RouteId>,
+    ) {
+        let doc = Doc::record(parts, headers, &self.reads);
+        let root = doc.root();
+        let jsonpath_view = OnceCell::new();
+        let confirm = |id: u32| {
+            let route = &self.routes[id as usize];
+            route.filters.is_empty()
+                || route.filters.iter().any(|filter| match filter {
+                    Filter::Pattern { pattern, .. } => pattern.matches_json(root),
+                    Filter::JsonPath(f) => f.matches(jsonpath_view.get_or_init(|| {
+                        RecordView::from_view(root.to_value(&self.jsonpath_reads))
+                    })),
+                })
+        };
+        with_scratch(|scratch| {
+            self.matcher
+                .match_record(parts.topic, root, scratch, out, confirm);
+        });
     }
 
     /// Writes the ids of the routes this record matches into `out` (cleared first), in route
@@ -54,10 +87,7 @@ impl RouteTable {
     /// Uses the compiled index (see [`RouteTable::match_record_with`]) with working memory kept
     /// per thread.
     pub fn match_record(&self, record: &RecordView, out: &mut Vec<RouteId>) {
-        SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
-            Ok(mut scratch) => self.match_record_with(record, &mut scratch, out),
-            Err(_) => self.match_record_with(record, &mut MatchScratch::new(), out),
-        });
+        with_scratch(|scratch| self.match_record_with(record, scratch, out));
     }
 
     /// Like [`RouteTable::match_record`], with caller-owned working memory.
@@ -73,7 +103,9 @@ impl RouteTable {
         out: &mut Vec<RouteId>,
     ) {
         self.matcher
-            .match_record(&self.routes, record, scratch, out);
+            .match_record(record.topic(), record.view(), scratch, out, |id| {
+                self.routes[id as usize].matches(record)
+            });
     }
 
     /// The reference evaluation: every route of the record's topic, in turn. Slower than
@@ -391,15 +423,19 @@ impl RouteTableBuilder {
             });
         }
         table.matcher = Matcher::build(&table.routes);
-        table.reads = reads(&table.routes);
+        let filters = || table.routes.iter().flat_map(|r| &r.filters);
+        let reads_all = reads(filters());
+        let jsonpath_reads = reads(filters().filter(|f| matches!(f, Filter::JsonPath(_))));
+        table.reads = reads_all;
+        table.jsonpath_reads = jsonpath_reads;
         Ok(table)
     }
 }
 
-/// Every member of the record view some filter of `routes` reads.
-fn reads(routes: &[Route]) -> Need {
+/// Every member of the record view some of `filters` reads.
+fn reads<'f>(filters: impl Iterator<Item = &'f Filter>) -> Need {
     let mut need = Need::nothing();
-    for filter in routes.iter().flat_map(|r| &r.filters) {
+    for filter in filters {
         match filter {
             Filter::Pattern { pattern, .. } => {
                 for path in pattern.field_paths() {

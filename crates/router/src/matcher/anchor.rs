@@ -7,7 +7,9 @@
 
 use std::hash::{Hash, Hasher};
 
-use serde_json::{Number, Value};
+use serde_json::Number;
+
+use crate::json::{Json, Scalar, Shape};
 
 /// A necessary condition: some scalar at `path` passes `test`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -34,35 +36,35 @@ pub(crate) enum AnchorTest {
 impl Anchor {
     /// Whether the anchor holds in `value` (the record view): some scalar found at the path,
     /// looking through arrays at every level as the index does, passes the test.
-    pub(crate) fn holds(&self, value: &Value) -> bool {
+    pub(crate) fn holds<'v>(&self, value: impl Json<'v>) -> bool {
         holds(value, &self.path, &self.test)
     }
 }
 
-fn holds(value: &Value, path: &[String], test: &AnchorTest) -> bool {
-    match value {
-        Value::Array(items) => items.iter().any(|item| holds(item, path, test)),
-        Value::Object(map) => match path.split_first() {
-            Some((name, rest)) => map.get(name).is_some_and(|v| holds(v, rest, test)),
+fn holds<'v, J: Json<'v>>(value: J, path: &[String], test: &AnchorTest) -> bool {
+    match value.shape() {
+        Shape::Array => value.items().any(|item| holds(item, path, test)),
+        Shape::Object => match path.split_first() {
+            Some((name, rest)) => value.get(name).is_some_and(|v| holds(v, rest, test)),
             None => false,
         },
-        scalar => path.is_empty() && test.holds(scalar),
+        Shape::Scalar(scalar) => path.is_empty() && test.holds(scalar),
     }
 }
 
 impl AnchorTest {
     /// Whether a scalar passes the test (the comparisons the index's lookups make).
-    fn holds(&self, scalar: &Value) -> bool {
+    fn holds(&self, scalar: Scalar<'_>) -> bool {
         match (self, scalar) {
-            (AnchorTest::Exact(ValueKey::Str(expected)), Value::String(s)) => expected == s,
-            (AnchorTest::Exact(ValueKey::Num(key)), Value::Number(n)) => {
+            (AnchorTest::Exact(ValueKey::Str(expected)), Scalar::Str(s)) => expected == s,
+            (AnchorTest::Exact(ValueKey::Num(key)), Scalar::Number(n)) => {
                 number_key(n) == Some(*key)
             }
-            (AnchorTest::Exact(ValueKey::Bool(expected)), Value::Bool(b)) => expected == b,
-            (AnchorTest::Exact(ValueKey::Null), Value::Null) => true,
-            (AnchorTest::Prefix(prefix), Value::String(s)) => s.starts_with(prefix.as_str()),
-            (AnchorTest::Suffix(suffix), Value::String(s)) => s.ends_with(suffix.as_str()),
-            (AnchorTest::Range(range), Value::Number(n)) => {
+            (AnchorTest::Exact(ValueKey::Bool(expected)), Scalar::Bool(b)) => *expected == b,
+            (AnchorTest::Exact(ValueKey::Null), Scalar::Null) => true,
+            (AnchorTest::Prefix(prefix), Scalar::Str(s)) => s.starts_with(prefix.as_str()),
+            (AnchorTest::Suffix(suffix), Scalar::Str(s)) => s.ends_with(suffix.as_str()),
+            (AnchorTest::Range(range), Scalar::Number(n)) => {
                 n.as_f64().is_some_and(|x| range.contains(x))
             }
             _ => false,

@@ -1,6 +1,6 @@
 //! The per-topic index: a trie of the anchor paths, each with lookups for its anchors.
 
-use serde_json::Value;
+use crate::json::{Json, Scalar, Shape};
 
 use super::anchor::{Anchor, AnchorTest, Range, ValueKey, f64_key};
 use super::hash::FastMap;
@@ -53,36 +53,36 @@ struct PathIndex {
 impl TopicIndex {
     /// Calls `found` with every route some indexed anchor of which holds in `view` (possibly
     /// more than once; routes without anchors are in [`TopicIndex::always`] instead).
-    pub(crate) fn candidates(&self, view: &Value, found: &mut impl FnMut(u32)) {
+    pub(crate) fn candidates<'v>(&self, view: impl Json<'v>, found: &mut impl FnMut(u32)) {
         if !self.nodes.is_empty() {
             self.visit(0, view, found);
         }
     }
 
-    fn visit(&self, at: usize, value: &Value, found: &mut impl FnMut(u32)) {
+    fn visit<'v, J: Json<'v>>(&self, at: usize, value: J, found: &mut impl FnMut(u32)) {
         let node = &self.nodes[at];
-        match value {
-            Value::Array(items) => {
-                for item in items {
+        match value.shape() {
+            Shape::Array => {
+                for item in value.items() {
                     self.visit(at, item, found);
                 }
             }
-            Value::Object(map) => {
-                if node.by_name.is_empty() || map.len() > node.children.len() {
+            Shape::Object => {
+                if node.by_name.is_empty() || value.member_count() > node.children.len() {
                     for (name, child) in &node.children {
-                        if let Some(value) = map.get(&**name) {
+                        if let Some(value) = value.get(name) {
                             self.visit(*child, value, found);
                         }
                     }
                 } else {
-                    for (name, value) in map {
-                        if let Some(&child) = node.by_name.get(name.as_str()) {
+                    for (name, value) in value.members() {
+                        if let Some(&child) = node.by_name.get(name) {
                             self.visit(child, value, found);
                         }
                     }
                 }
             }
-            scalar => {
+            Shape::Scalar(scalar) => {
                 if let Some(anchors) = &node.anchors {
                     anchors.probe(scalar, found);
                 }
@@ -92,9 +92,9 @@ impl TopicIndex {
 }
 
 impl PathIndex {
-    fn probe(&self, value: &Value, found: &mut impl FnMut(u32)) {
+    fn probe(&self, value: Scalar<'_>, found: &mut impl FnMut(u32)) {
         let ids: Option<&Ids> = match value {
-            Value::String(s) => {
+            Scalar::Str(s) => {
                 let bytes = s.as_bytes();
                 for (len, map) in &self.prefixes {
                     if let Some(ids) = bytes.get(..*len).and_then(|p| map.get(p)) {
@@ -107,18 +107,17 @@ impl PathIndex {
                         ids.iter().for_each(|&id| found(id));
                     }
                 }
-                self.strings.get(s.as_str())
+                self.strings.get(s)
             }
-            Value::Number(n) => {
+            Scalar::Number(n) => {
                 let Some(x) = n.as_f64() else { return };
                 if !self.ranges.is_empty() {
                     self.ranges.stab(x, found);
                 }
                 self.numbers.get(&f64_key(x))
             }
-            Value::Bool(b) => Some(&self.bools[usize::from(*b)]),
-            Value::Null => Some(&self.nulls),
-            Value::Array(_) | Value::Object(_) => None,
+            Scalar::Bool(b) => Some(&self.bools[usize::from(b)]),
+            Scalar::Null => Some(&self.nulls),
         };
         if let Some(ids) = ids {
             ids.iter().for_each(|&id| found(id));

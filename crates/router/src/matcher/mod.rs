@@ -38,7 +38,7 @@ use self::cost::Selectivity;
 use self::hash::FastMap;
 use self::index::{TopicIndex, TopicIndexBuilder};
 use crate::filter::Filter;
-use crate::record::RecordView;
+use crate::json::Json;
 use crate::route::{Route, RouteId};
 
 /// Reusable working memory for [`crate::RouteTable::match_record_with`].
@@ -143,19 +143,22 @@ impl Matcher {
         matcher
     }
 
-    /// Writes the routes of `routes` that match `record` into `out` (cleared first), in order.
-    pub(crate) fn match_record(
+    /// Writes the routes of `routes` that match the record into `out` (cleared first), in
+    /// order: `view` is the record view (or the parts of it the filters read), `confirm` the
+    /// exact evaluation of a route on it.
+    pub(crate) fn match_record<'v>(
         &self,
-        routes: &[Route],
-        record: &RecordView,
+        topic: &str,
+        view: impl Json<'v>,
         scratch: &mut MatchScratch,
         out: &mut Vec<RouteId>,
+        mut confirm: impl FnMut(u32) -> bool,
     ) {
         out.clear();
-        let Some(index) = self.topics.get(record.topic()) else {
+        let Some(index) = self.topics.get(topic) else {
             return;
         };
-        scratch.start(routes.len(), self.check_anchors.len());
+        scratch.start(self.checks.len(), self.check_anchors.len());
         let MatchScratch {
             stamps,
             known,
@@ -163,7 +166,6 @@ impl Matcher {
             candidates,
         } = scratch;
         let generation = *generation;
-        let view = record.view();
         let mut holds = |anchor: u32| {
             let (seen, holds) = &mut known[anchor as usize];
             if *seen != generation {
@@ -188,7 +190,7 @@ impl Matcher {
         out.extend(
             candidates
                 .iter()
-                .filter(|&&id| routes[id as usize].matches(record))
+                .filter(|&&id| confirm(id))
                 .map(|&id| RouteId(id)),
         );
     }

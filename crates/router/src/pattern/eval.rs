@@ -7,14 +7,13 @@
 //!   value is an array the pattern is tried on each object element in turn
 //!   and fields of different elements never combine.
 
-use serde_json::{Map, Value};
-
 use super::compile::{AnythingBut, Cond, Field, Literal, Node};
 use super::numeric::numbers_equal;
+use crate::json::{Json, Scalar, Shape};
 
 /// Whether any alternative matches the event value (the root, or a field
 /// holding nested objects).
-pub(crate) fn any_alternative(alternatives: &[Node], value: Option<&Value>) -> bool {
+pub(crate) fn any_alternative<'v, J: Json<'v>>(alternatives: &[Node], value: Option<J>) -> bool {
     let mut saw_object = false;
     let matched = any_object(value, &mut saw_object, &mut |object| {
         alternatives
@@ -23,28 +22,35 @@ pub(crate) fn any_alternative(alternatives: &[Node], value: Option<&Value>) -> b
     });
     // No object to look into (missing, scalar, empty array): every field of
     // the nested pattern is missing, which only `exists: false` accepts.
-    matched || (!saw_object && alternatives.iter().any(|node| node_matches(node, None)))
+    matched
+        || (!saw_object
+            && alternatives
+                .iter()
+                .any(|node| node_matches::<J>(node, None)))
 }
 
 /// Calls `f` on each object in `value`, looking through arrays, until it
 /// returns true. Sets `saw_object` if there was any object.
-fn any_object<F>(value: Option<&Value>, saw_object: &mut bool, f: &mut F) -> bool
+fn any_object<'v, J: Json<'v>, F>(value: Option<J>, saw_object: &mut bool, f: &mut F) -> bool
 where
-    F: FnMut(&Map<String, Value>) -> bool,
+    F: FnMut(J) -> bool,
 {
-    match value {
-        Some(Value::Object(object)) => {
+    let Some(value) = value else {
+        return false;
+    };
+    match value.shape() {
+        Shape::Object => {
             *saw_object = true;
-            f(object)
+            f(value)
         }
-        Some(Value::Array(items)) => items
-            .iter()
+        Shape::Array => value
+            .items()
             .any(|item| any_object(Some(item), saw_object, f)),
-        _ => false,
+        Shape::Scalar(_) => false,
     }
 }
 
-fn node_matches(node: &Node, object: Option<&Map<String, Value>>) -> bool {
+fn node_matches<'v, J: Json<'v>>(node: &Node, object: Option<J>) -> bool {
     node.fields
         .iter()
         .all(|field| field_matches(field, object.and_then(|o| o.get(&field.name))))
@@ -56,15 +62,15 @@ fn node_matches(node: &Node, object: Option<&Map<String, Value>>) -> bool {
         })
 }
 
-fn field_matches(field: &Field, value: Option<&Value>) -> bool {
+fn field_matches<'v, J: Json<'v>>(field: &Field, value: Option<J>) -> bool {
     match (&field.leaf, field.objects.is_empty()) {
         (Some(conds), true) => leaf_matches(conds, value),
         (None, false) => any_alternative(&field.objects, value),
         // Only merged `$or` branches give a field both: they must hold on
         // the same array element.
         (Some(conds), false) => match value {
-            Some(Value::Array(items)) if !items.is_empty() => {
-                items.iter().any(|item| field_matches(field, Some(item)))
+            Some(items) if items.shape() == Shape::Array && items.items().next().is_some() => {
+                items.items().any(|item| field_matches(field, Some(item)))
             }
             _ => leaf_matches(conds, value) && any_alternative(&field.objects, value),
         },
@@ -72,7 +78,7 @@ fn field_matches(field: &Field, value: Option<&Value>) -> bool {
     }
 }
 
-fn leaf_matches(conds: &[Cond], value: Option<&Value>) -> bool {
+fn leaf_matches<'v, J: Json<'v>>(conds: &[Cond], value: Option<J>) -> bool {
     conds.iter().any(|cond| match cond {
         Cond::Absent => !any_scalar(value, &mut |_| true),
         _ => any_scalar(value, &mut |scalar| scalar_matches(cond, scalar)),
@@ -81,18 +87,21 @@ fn leaf_matches(conds: &[Cond], value: Option<&Value>) -> bool {
 
 /// Calls `f` on each non-container value, looking through arrays (objects
 /// hold no leaf value at this path), until it returns true.
-fn any_scalar<F>(value: Option<&Value>, f: &mut F) -> bool
+fn any_scalar<'v, J: Json<'v>, F>(value: Option<J>, f: &mut F) -> bool
 where
-    F: FnMut(&Value) -> bool,
+    F: FnMut(Scalar<'v>) -> bool,
 {
-    match value {
-        None | Some(Value::Object(_)) => false,
-        Some(Value::Array(items)) => items.iter().any(|item| any_scalar(Some(item), f)),
-        Some(scalar) => f(scalar),
+    let Some(value) = value else {
+        return false;
+    };
+    match value.shape() {
+        Shape::Object => false,
+        Shape::Array => value.items().any(|item| any_scalar(Some(item), f)),
+        Shape::Scalar(scalar) => f(scalar),
     }
 }
 
-fn scalar_matches(cond: &Cond, value: &Value) -> bool {
+fn scalar_matches(cond: &Cond, value: Scalar<'_>) -> bool {
     match cond {
         Cond::Equals(literal) => literal_matches(literal, value),
         Cond::Prefix(prefix) => value
@@ -104,24 +113,24 @@ fn scalar_matches(cond: &Cond, value: &Value) -> bool {
         Cond::EqualsIgnoreCase(text) => value.as_str().is_some_and(|s| text.equals(s)),
         Cond::Wildcard(glob) => value.as_str().is_some_and(|s| glob.matches(s)),
         Cond::AnythingBut(excluded) => anything_but_matches(excluded, value),
-        Cond::Numeric(range) => range.matches(value),
+        Cond::Numeric(range) => value.as_number().is_some_and(|n| range.matches(n)),
         Cond::Cidr(cidr) => value.as_str().is_some_and(|s| cidr.matches(s)),
         Cond::Exists => true,
         Cond::Absent => false,
     }
 }
 
-fn literal_matches(literal: &Literal, value: &Value) -> bool {
+fn literal_matches(literal: &Literal, value: Scalar<'_>) -> bool {
     match (literal, value) {
-        (Literal::Str(expected), Value::String(actual)) => expected == actual,
-        (Literal::Num(expected), Value::Number(actual)) => numbers_equal(expected, actual),
-        (Literal::Bool(expected), Value::Bool(actual)) => expected == actual,
-        (Literal::Null, Value::Null) => true,
+        (Literal::Str(expected), Scalar::Str(actual)) => expected == actual,
+        (Literal::Num(expected), Scalar::Number(actual)) => numbers_equal(expected, actual),
+        (Literal::Bool(expected), Scalar::Bool(actual)) => *expected == actual,
+        (Literal::Null, Scalar::Null) => true,
         _ => false,
     }
 }
 
-fn anything_but_matches(excluded: &AnythingBut, value: &Value) -> bool {
+fn anything_but_matches(excluded: &AnythingBut, value: Scalar<'_>) -> bool {
     if let AnythingBut::Numbers(numbers) = excluded {
         return value
             .as_number()

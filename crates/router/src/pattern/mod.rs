@@ -75,6 +75,7 @@ use std::fmt;
 use serde_json::Value;
 
 use self::compile::Node;
+use crate::json::Json;
 
 /// A compiled EventBridge event pattern.
 ///
@@ -123,6 +124,11 @@ impl Pattern {
     ///
     /// Pure and allocation-free.
     pub fn matches(&self, event: &Value) -> bool {
+        self.matches_json(event)
+    }
+
+    /// [`Pattern::matches`] on any document [`Json`] reads.
+    pub(crate) fn matches_json<'v>(&self, event: impl Json<'v>) -> bool {
         eval::any_alternative(&self.roots, Some(event))
     }
 

@@ -2,7 +2,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use serde_json::{Number, Value};
+use serde_json::Number;
 
 /// Largest magnitude EventBridge accepts in numeric matching (documented:
 /// "-5.0e9 and +5.0e9 inclusive").
@@ -64,8 +64,8 @@ pub(crate) struct NumericRange {
 }
 
 impl NumericRange {
-    /// Whether the event value is a JSON number inside the range.
-    pub(crate) fn matches(&self, value: &Value) -> bool {
+    /// Whether the event's number is inside the range.
+    pub(crate) fn matches(&self, value: &Number) -> bool {
         let Some(x) = value.as_f64() else {
             return false;
         };
