@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering as AtomicOrdering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -42,28 +42,38 @@ pub enum EngineError {
 
 type PartitionKey = (Arc<str>, i32);
 type Partitions = Arc<Mutex<HashMap<PartitionKey, PartitionState>>>;
-/// How many times each partition was revoked: a record fetched before its partition was
-/// revoked is not tracked after (it is uncommitted, and whoever owns the partition reads it).
-type Revocations = Arc<Mutex<HashMap<PartitionKey, u64>>>;
+type Revocations = Arc<RevocationLog>;
+
+/// When partitions were revoked: a record fetched before its partition was revoked is not
+/// tracked after (it is uncommitted, and whoever owns the partition reads it).
+#[derive(Default)]
+struct RevocationLog {
+    /// Revocations so far; a record remembers the value when it was fetched.
+    epoch: AtomicU64,
+    /// The epoch each partition was last revoked in.
+    revoked_in: Mutex<HashMap<PartitionKey, u64>>,
+}
 
 /// Records are matched in batches of up to this many, off the consumer task.
 const MATCH_BATCH: usize = 64;
 /// Batches being matched at once; the consumer fetches no more until the oldest is handled.
 const MATCH_BATCHES_IN_FLIGHT: usize = 8;
 
-/// A fetched record, the routes it matched, and its partition's revocation count when fetched.
+/// A fetched record, the routes it matched, and the revocation epoch when it was fetched.
 struct Fetched {
     record: DeliveryRecord,
-    revocations: u64,
+    epoch: u64,
     routes: Vec<RouteId>,
 }
 
 impl Fetched {
     /// Was its partition revoked after it was fetched? Then it is not ours to track: it is
     /// uncommitted, and whoever owns the partition now reads it again.
-    fn revoked_since(&self, revocations: &HashMap<PartitionKey, u64>) -> bool {
+    fn revoked_since(&self, revoked_in: &HashMap<PartitionKey, u64>) -> bool {
         let key = (self.record.topic.clone(), self.record.partition);
-        revocations.get(&key).copied().unwrap_or(0) != self.revocations
+        revoked_in
+            .get(&key)
+            .is_some_and(|&epoch| epoch > self.epoch)
     }
 }
 
@@ -120,10 +130,11 @@ impl ConsumerContext for EngineContext {
         let mut states = Vec::new();
         {
             let mut map = lock(&self.partitions);
-            let mut revocations = lock(&self.revocations);
+            let mut revoked_in = lock(&self.revocations.revoked_in);
+            let epoch = self.revocations.epoch.fetch_add(1, AtomicOrdering::SeqCst) + 1;
             for elem in revoked.elements() {
                 let key: PartitionKey = (Arc::from(elem.topic()), elem.partition());
-                *revocations.entry(key.clone()).or_default() += 1;
+                revoked_in.insert(key.clone(), epoch);
                 if let Some(state) = map.remove(&key) {
                     states.push((key, state));
                 }
@@ -277,7 +288,7 @@ impl Engine {
             return Err(EngineError::NoTopics);
         }
         let partitions: Partitions = Arc::new(Mutex::new(HashMap::new()));
-        let revocations: Revocations = Arc::new(Mutex::new(HashMap::new()));
+        let revocations: Revocations = Arc::default();
         // The DLQ producer shares the connection and security settings, not consumer-only ones
         // (librdkafka would warn about each).
         let mut producer_config = ClientConfig::new();
@@ -336,6 +347,8 @@ impl Engine {
         let mut pause_tick = tokio::time::interval(Duration::from_millis(50));
         tokio::pin!(shutdown);
         let mut stream = consumer.stream();
+        // One shared name per topic, not one allocation per record.
+        let mut topic_names: Vec<Arc<str>> = Vec::new();
         loop {
             tokio::select! {
                 biased;
@@ -344,7 +357,7 @@ impl Engine {
                 _ = pause_tick.tick() => self.resume_drained(&consumer, &partitions),
                 Some(done) = matching.next(), if !matching.is_empty() => {
                     let batch = done.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
-                    let revoked = lock(&revocations);
+                    let revoked = lock(&revocations.revoked_in);
                     let current: Vec<Fetched> = batch.into_iter().filter(|f| !f.revoked_since(&revoked)).collect();
                     drop(revoked);
                     let mut map = lock(&partitions);
@@ -356,11 +369,11 @@ impl Engine {
                     Some(Ok(m)) => {
                         // Take what librdkafka already holds, up to a batch, without waiting.
                         let mut batch = Vec::with_capacity(MATCH_BATCH);
-                        batch.push(fetched(&m, &revocations));
+                        batch.push(fetched(&m, &revocations, &mut topic_names));
                         drop(m);
                         while batch.len() < MATCH_BATCH {
                             match stream.next().now_or_never() {
-                                Some(Some(Ok(m))) => batch.push(fetched(&m, &revocations)),
+                                Some(Some(Ok(m))) => batch.push(fetched(&m, &revocations, &mut topic_names)),
                                 Some(Some(Err(e))) => tracing::warn!(error = %e, "kafka consumer error"),
                                 Some(None) | None => break,
                             }
@@ -581,11 +594,21 @@ fn is_consumer_only(key: &str) -> bool {
 }
 
 /// A fetched message, copied out of librdkafka's buffer, not matched yet.
-fn fetched(msg: &BorrowedMessage<'_>, revocations: &Revocations) -> Fetched {
-    let key: PartitionKey = (Arc::from(msg.topic()), msg.partition());
+fn fetched(
+    msg: &BorrowedMessage<'_>,
+    revocations: &Revocations,
+    topic_names: &mut Vec<Arc<str>>,
+) -> Fetched {
+    let topic = match topic_names.iter().find(|t| ***t == *msg.topic()) {
+        Some(t) => t.clone(),
+        None => {
+            topic_names.push(Arc::from(msg.topic()));
+            topic_names[topic_names.len() - 1].clone()
+        }
+    };
     Fetched {
-        revocations: lock(revocations).get(&key).copied().unwrap_or(0),
-        record: delivery_record(msg, key.0),
+        epoch: revocations.epoch.load(AtomicOrdering::SeqCst),
+        record: delivery_record(msg, topic),
         routes: Vec::new(),
     }
 }

@@ -13,12 +13,13 @@
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
+use std::sync::atomic::Ordering::SeqCst;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
 use std::time::{Duration, SystemTime};
 
 use fanout_router::{DeliverySettings, OnFailure, Ordering};
 use rand::Rng;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
@@ -58,9 +59,52 @@ pub(crate) struct LaneEnv {
 
 /// The sub-lanes of one (partition, target).
 pub(crate) struct Lane {
-    senders: Vec<mpsc::UnboundedSender<Arc<DeliveryRecord>>>,
+    senders: Vec<(mpsc::UnboundedSender<Arc<DeliveryRecord>>, Arc<Queued>)>,
     ordering: Ordering,
     next: usize,
+}
+
+/// What a sub-lane's queue holds, and how much more the batch being collected takes: the
+/// sender wakes the sub-lane once the batch can be completed, not for every record.
+#[derive(Debug)]
+struct Queued {
+    records: AtomicUsize,
+    bytes: AtomicUsize,
+    /// Room left in the batch waiting for records (`usize::MAX`: none is waiting).
+    room_records: AtomicUsize,
+    room_bytes: AtomicUsize,
+    full: Notify,
+}
+
+impl Queued {
+    fn new() -> Queued {
+        Queued {
+            records: AtomicUsize::new(0),
+            bytes: AtomicUsize::new(0),
+            room_records: AtomicUsize::new(usize::MAX),
+            room_bytes: AtomicUsize::new(usize::MAX),
+            full: Notify::new(),
+        }
+    }
+
+    /// Would what is queued complete the waiting batch?
+    fn fills_room(&self) -> bool {
+        self.records.load(SeqCst) >= self.room_records.load(SeqCst)
+            || self.bytes.load(SeqCst) >= self.room_bytes.load(SeqCst)
+    }
+
+    fn added(&self, size: usize) {
+        self.records.fetch_add(1, SeqCst);
+        self.bytes.fetch_add(size, SeqCst);
+        if self.fills_room() {
+            self.full.notify_one();
+        }
+    }
+
+    fn taken(&self, size: usize) {
+        self.records.fetch_sub(1, SeqCst);
+        self.bytes.fetch_sub(size, SeqCst);
+    }
 }
 
 impl Lane {
@@ -77,13 +121,15 @@ impl Lane {
         let senders = (0..count)
             .map(|_| {
                 let (tx, rx) = mpsc::unbounded_channel();
+                let queued = Arc::new(Queued::new());
                 let sub = SubLane {
                     target: target.clone(),
                     env: env.clone(),
                     partition: partition.clone(),
+                    queued: queued.clone(),
                 };
                 tasks.spawn(sub.run(rx));
-                tx
+                (tx, queued)
             })
             .collect();
         Lane {
@@ -109,7 +155,21 @@ impl Lane {
         };
         // A closed sub-lane means the partition is being given up: the record stays
         // unfinished and therefore uncommitted.
-        let _ = self.senders[index].send(record);
+        let (sender, queued) = &self.senders[index];
+        let size = record.size();
+        if sender.send(record).is_ok() {
+            queued.added(size);
+        }
+    }
+}
+
+impl Drop for Lane {
+    /// Closes the queues and wakes sub-lanes waiting for more: they deliver what they hold.
+    fn drop(&mut self) {
+        for (sender, queued) in self.senders.drain(..) {
+            drop(sender);
+            queued.full.notify_one();
+        }
     }
 }
 
@@ -117,6 +177,7 @@ struct SubLane {
     target: Arc<TargetRuntime>,
     env: Arc<LaneEnv>,
     partition: Arc<PartitionShared>,
+    queued: Arc<Queued>,
 }
 
 /// How a batch's attempts ended for the records still failing.
@@ -132,7 +193,13 @@ impl SubLane {
             let first = match carry.take() {
                 Some(r) => r,
                 None => tokio::select! {
-                    r = rx.recv() => match r { Some(r) => r, None => return },
+                    r = rx.recv() => match r {
+                        Some(r) => {
+                            self.queued.taken(r.size());
+                            r
+                        }
+                        None => return,
+                    },
                     () = self.partition.cancel.cancelled() => return,
                 },
             };
@@ -143,7 +210,9 @@ impl SubLane {
         }
     }
 
-    /// Fills a batch after its first record, within the batch limits.
+    /// Fills a batch after its first record, within the batch limits: takes what is queued,
+    /// then waits until the queue holds the rest of a full batch or `max_wait` has passed
+    /// since the first record (woken once, not per record), and takes again.
     async fn collect(
         &self,
         first: Arc<DeliveryRecord>,
@@ -151,30 +220,43 @@ impl SubLane {
         carry: &mut Option<Arc<DeliveryRecord>>,
     ) -> Vec<Arc<DeliveryRecord>> {
         let limits = self.target.settings.batch;
+        let (max_records, max_bytes) = (limits.max_records.get(), limits.max_bytes.get());
         let mut bytes = first.size();
         let mut batch = vec![first];
-        // One timer per batch, not one per record waited for.
         let wait = tokio::time::sleep(limits.max_wait);
         tokio::pin!(wait);
-        while batch.len() < limits.max_records.get() {
-            let next = match rx.try_recv() {
-                Ok(r) => Some(r),
-                Err(mpsc::error::TryRecvError::Disconnected) => None,
-                Err(mpsc::error::TryRecvError::Empty) => tokio::select! {
-                    biased;
-                    r = rx.recv() => r,
-                    () = &mut wait => None,
-                },
-            };
-            let Some(record) = next else { break };
-            if bytes + record.size() > limits.max_bytes.get() {
-                *carry = Some(record);
-                break;
+        loop {
+            while batch.len() < max_records {
+                let record = match rx.try_recv() {
+                    Ok(r) => r,
+                    Err(mpsc::error::TryRecvError::Empty) => break,
+                    Err(mpsc::error::TryRecvError::Disconnected) => return batch,
+                };
+                self.queued.taken(record.size());
+                if bytes + record.size() > max_bytes {
+                    *carry = Some(record);
+                    return batch;
+                }
+                bytes += record.size();
+                batch.push(record);
             }
-            bytes += record.size();
-            batch.push(record);
+            if batch.len() >= max_records || wait.is_elapsed() {
+                return batch;
+            }
+            let q = &self.queued;
+            q.room_records.store(max_records - batch.len(), SeqCst);
+            q.room_bytes.store(max_bytes - bytes, SeqCst);
+            // A record queued before the room was published did not wake anyone: look again.
+            if !q.fills_room() {
+                tokio::select! {
+                    biased;
+                    () = q.full.notified() => {}
+                    () = &mut wait => {}
+                }
+            }
+            q.room_records.store(usize::MAX, SeqCst);
+            q.room_bytes.store(usize::MAX, SeqCst);
         }
-        batch
     }
 
     /// Delivers a batch with retries; each record ends delivered or dead-lettered, unless the
@@ -281,7 +363,7 @@ impl SubLane {
                         }
                         .emit();
                         t.stats.dead_lettered.fetch_add(1, AtomicOrdering::Relaxed);
-                        self.partition.finish(record.offset);
+                        self.partition.finish([record.offset]);
                     }
                 }
             }
@@ -321,9 +403,7 @@ impl SubLane {
             .delivered
             .fetch_add(records.len() as u64, AtomicOrdering::Relaxed);
         self.target.metrics.delivered(records.len());
-        for r in records {
-            self.partition.finish(r.offset);
-        }
+        self.partition.finish(records.iter().map(|r| r.offset));
     }
 }
 

@@ -44,11 +44,14 @@ impl PartitionShared {
         self.progress.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn finish(&self, offset: i64) {
+    /// One delivery of each of these records is done (see [`PartitionProgress::finish`]).
+    pub fn finish(&self, offsets: impl IntoIterator<Item = i64>) {
         let freed = {
             let mut p = self.progress();
             let before = p.pending_bytes();
-            p.finish(offset);
+            for offset in offsets {
+                p.finish(offset);
+            }
             before - p.pending_bytes()
         };
         if freed > 0 {
