@@ -417,3 +417,91 @@ fn record_age(record: &DeliveryRecord) -> Duration {
         .map(|ts| Duration::from_millis(now.saturating_sub(ts).max(0) as u64))
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+    use rdkafka::ClientConfig;
+    use serde_json::json;
+
+    use super::*;
+    use crate::partition::PartitionState;
+    use crate::target::TimestampType;
+
+    /// Records each batch's size and when it came.
+    struct Batches(Mutex<Vec<(usize, Duration)>>, Instant);
+
+    #[async_trait]
+    impl Target for Batches {
+        async fn deliver(&self, batch: &[Arc<DeliveryRecord>]) -> Result<Delivery, Failure> {
+            self.0.lock().unwrap().push((batch.len(), self.1.elapsed()));
+            Ok(Delivery::Delivered)
+        }
+    }
+
+    fn record(offset: i64) -> Arc<DeliveryRecord> {
+        Arc::new(DeliveryRecord {
+            topic: "t".into(),
+            partition: 0,
+            offset,
+            timestamp: None,
+            timestamp_type: TimestampType::NotAvailable,
+            key: None,
+            value: Some(vec![b'x'; 100]),
+            headers: Vec::new(),
+        })
+    }
+
+    /// A full batch goes at once; only the rest waits for `max_wait`.
+    #[tokio::test(start_paused = true)]
+    async fn a_full_batch_goes_without_waiting_and_the_rest_after_max_wait() {
+        let routes = json!({"routes": [{"name": "r", "topics": ["t"], "targets": [{"custom": {
+            "name": "b", "kind": "test", "delivery": {"batch": {"max_records": 5, "max_wait": "10s"}}
+        }}]}]});
+        let mut builder = fanout_router::RouteTable::builder();
+        builder.add_file("routes.json", &routes.to_string());
+        let table = builder.build().unwrap();
+        let batches = Arc::new(Batches(Mutex::new(Vec::new()), Instant::now()));
+        let producer = ClientConfig::new()
+            .set("bootstrap.servers", "127.0.0.1:1")
+            .create()
+            .unwrap();
+        let env = Arc::new(LaneEnv {
+            dlq: Arc::new(DlqWriter::new(producer, "dlq".into())),
+            attempt_timeout: Duration::from_secs(60),
+        });
+        let runtime = Arc::new(TargetRuntime {
+            target: batches.clone(),
+            route: "r".into(),
+            name: "r/b".into(),
+            settings: table.targets()[0].delivery.clone(),
+            stats: Arc::default(),
+            metrics: TargetMetrics::new("r/b"),
+        });
+        let mut state = PartitionState::new(0, Arc::default());
+        let mut lane = Lane::start(runtime, env, state.shared.clone(), &mut state.tasks);
+        for offset in 0..12 {
+            state.shared.progress().track(offset, 1, 100);
+            lane.push(record(offset));
+        }
+        tokio::time::sleep(Duration::from_secs(11)).await;
+        assert_eq!(
+            *batches.0.lock().unwrap(),
+            [
+                (5, Duration::ZERO),
+                (5, Duration::ZERO),
+                (2, Duration::from_secs(10))
+            ]
+        );
+        assert_eq!(state.shared.progress().committable(), Some(12));
+        // Closing the lane ends its sub-lane at once, not at the next `max_wait`.
+        lane.push(record(12));
+        drop(lane);
+        let closed = Instant::now();
+        while state.tasks.join_next().await.is_some() {}
+        assert!(closed.elapsed() < Duration::from_secs(1));
+        assert_eq!(batches.0.lock().unwrap().len(), 4);
+    }
+}

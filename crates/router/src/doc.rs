@@ -296,6 +296,9 @@ impl<'a> Visitor<'a> for Parse<'_, 'a> {
                 }
             }
             Need::Fields(children) => {
+                // Which read members were seen (the first 64 by index): a member seen once
+                // needs no search for an earlier one of the same name.
+                let mut seen = 0u64;
                 while let Some(member) = map.next_key_seed(MemberIndex(children))? {
                     let Some(i) = member else {
                         map.next_value::<IgnoredAny>()?;
@@ -307,7 +310,13 @@ impl<'a> Visitor<'a> for Parse<'_, 'a> {
                         need,
                         name: name.as_str().into(),
                     })?;
-                    self.doc.set_member(at, child);
+                    let bit = 1u64.checked_shl(i as u32).unwrap_or(0);
+                    if bit != 0 && seen & bit == 0 {
+                        seen |= bit;
+                        self.doc.append(at, child);
+                    } else {
+                        self.doc.set_member(at, child);
+                    }
                 }
             }
         }
@@ -407,6 +416,8 @@ impl<'v> Iterator for Siblings<'v> {
 }
 
 impl<'v> Json<'v> for Node<'v> {
+    const INDEXED: bool = false;
+
     fn shape(self) -> Shape<'v> {
         match &self.slot().item {
             Item::Null => Shape::Scalar(Scalar::Null),

@@ -42,6 +42,9 @@ pub(crate) enum Shape<'v> {
 
 /// A reference to a value inside a JSON document.
 pub(crate) trait Json<'v>: Copy {
+    /// Whether [`Json::get`] is a lookup (a map) rather than a scan of the members.
+    const INDEXED: bool;
+
     /// What the value is.
     fn shape(self) -> Shape<'v>;
 
@@ -59,6 +62,8 @@ pub(crate) trait Json<'v>: Copy {
 }
 
 impl<'v> Json<'v> for &'v Value {
+    const INDEXED: bool = true;
+
     fn shape(self) -> Shape<'v> {
         match self {
             Value::Null => Shape::Scalar(Scalar::Null),

@@ -68,7 +68,9 @@ impl TopicIndex {
                 }
             }
             Shape::Object => {
-                if node.by_name.is_empty() || value.member_count() > node.children.len() {
+                if J::INDEXED
+                    && (node.by_name.is_empty() || value.member_count() > node.children.len())
+                {
                     for (name, child) in &node.children {
                         if let Some(value) = value.get(name) {
                             self.visit(*child, value, found);
@@ -76,7 +78,15 @@ impl TopicIndex {
                     }
                 } else {
                     for (name, value) in value.members() {
-                        if let Some(&child) = node.by_name.get(name) {
+                        let child = if node.by_name.is_empty() {
+                            node.children
+                                .iter()
+                                .find(|(n, _)| **n == *name)
+                                .map(|(_, c)| *c)
+                        } else {
+                            node.by_name.get(name).copied()
+                        };
+                        if let Some(child) = child {
                             self.visit(child, value, found);
                         }
                     }
