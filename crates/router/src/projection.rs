@@ -10,13 +10,9 @@
 //! the same records (a property test compares both on random tables and records).
 //!
 //! One difference is left on purpose: serde_json's full parse also rejects numbers beyond the
-//! `f64` range, `\u` escapes of lone surrogates and nesting deeper than 128 levels, which its
-//! syntax check of skipped members accepts (they are valid RFC 8259). Such a record is JSON in
-//! the filters' view when those parts lie in members no filter reads.
-
-use std::fmt;
-
-use serde::de::{DeserializeSeed, Deserializer, Visitor};
+//! `f64` range, `\u` escapes of lone surrogates and nesting beyond its recursion limit, which a
+//! syntax check of skipped members (ours, as serde_json's own) accepts: they are valid RFC 8259.
+//! Such a record is JSON in the filters' view when those parts lie in members no filter reads.
 
 /// The parts of a JSON document that are read: all of it, or some members of it.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,29 +62,6 @@ impl Need {
             Need::All => Some(&ALL),
             Need::Fields(children) => children.iter().find(|(n, _)| n == name).map(|(_, c)| c),
         }
-    }
-}
-
-/// Reads a member name and gives its index among the read members, without allocating.
-pub(crate) struct MemberIndex<'n>(pub(crate) &'n [(String, Need)]);
-
-impl<'de> DeserializeSeed<'de> for MemberIndex<'_> {
-    type Value = Option<usize>;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_str(self)
-    }
-}
-
-impl<'de> Visitor<'de> for MemberIndex<'_> {
-    type Value = Option<usize>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a member name")
-    }
-
-    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(self.0.iter().position(|(name, _)| name == v))
     }
 }
 

@@ -1,0 +1,300 @@
+//! A record parsed for matching, without a `serde_json::Value` tree.
+//!
+//! [`crate::RouteTable::match_parts`] parses a record into a [`Doc`]: the members the table's
+//! filters read (see [`crate::projection`]), as nodes in one vector. Strings without escapes
+//! borrow the record's bytes, member names borrow the table's, containers link their members,
+//! so a record costs one vector instead of an allocation per string, member and map node. The
+//! decoding rules are the record view's ([`crate::record`]): a node reads the same as the
+//! `Value` the view would hold there, and filters read it through [`Json`].
+
+mod parse;
+
+use std::borrow::Cow;
+
+use serde_json::{Map, Number, Value};
+
+use crate::json::{Json, Scalar, Shape};
+use crate::projection::Need;
+use crate::record::RecordParts;
+
+/// "No node": the end of a member list.
+const END: u32 = u32::MAX;
+
+/// A parsed record: node 0 is the record view's object.
+#[derive(Debug, Default)]
+pub(crate) struct Doc<'a> {
+    slots: Vec<Slot<'a>>,
+}
+
+#[derive(Debug)]
+struct Slot<'a> {
+    /// Member name inside an object; empty for array elements and the root.
+    name: Cow<'a, str>,
+    /// The next member or element of the same container, or [`END`].
+    next: u32,
+    item: Item<'a>,
+}
+
+#[derive(Debug)]
+enum Item<'a> {
+    Null,
+    Bool(bool),
+    Number(Number),
+    Str(Cow<'a, str>),
+    Array(List),
+    Object(List),
+}
+
+/// The first and last node of a container's member list.
+#[derive(Debug, Clone, Copy)]
+struct List {
+    first: u32,
+    last: u32,
+}
+
+const EMPTY: List = List {
+    first: END,
+    last: END,
+};
+
+impl<'a> Doc<'a> {
+    /// Parses the members of a record that `need` reads, plus `topic` (which the route table
+    /// looks up first).
+    pub(crate) fn record<'h: 'a>(
+        parts: RecordParts<'a>,
+        headers: impl IntoIterator<Item = (&'h str, Option<&'h [u8]>)>,
+        need: &'a Need,
+    ) -> Doc<'a> {
+        let mut doc = Doc {
+            slots: Vec::with_capacity(32),
+        };
+        let root = doc.push("".into(), Item::Object(EMPTY));
+        doc.member(root, "topic", Item::Str(parts.topic.into()));
+        if need.member("partition").is_some() {
+            doc.member(root, "partition", Item::Number(parts.partition.into()));
+        }
+        if need.member("offset").is_some() {
+            doc.member(root, "offset", Item::Number(parts.offset.into()));
+        }
+        if let Some(ts) = parts
+            .timestamp
+            .filter(|_| need.member("timestamp").is_some())
+        {
+            doc.member(root, "timestamp", Item::Number(ts.into()));
+        }
+        if let (Some(bytes), Some(read)) = (parts.key, need.member("key")) {
+            doc.payload(root, "key", bytes, read);
+        }
+        if let Some(read) = need.member("headers") {
+            let map = doc.member(root, "headers", Item::Object(EMPTY));
+            for (name, bytes) in headers {
+                if read.member(name).is_some() {
+                    let value = bytes.map_or(Item::Null, |b| Item::Str(String::from_utf8_lossy(b)));
+                    doc.header(map, name, value);
+                }
+            }
+        }
+        if let (Some(bytes), Some(read)) = (parts.value, need.member("value")) {
+            doc.payload(root, "value", bytes, read);
+        }
+        doc
+    }
+
+    /// The record view's object.
+    pub(crate) fn root(&self) -> Node<'_> {
+        Node {
+            slots: &self.slots,
+            at: 0,
+        }
+    }
+
+    fn push(&mut self, name: Cow<'a, str>, item: Item<'a>) -> u32 {
+        self.slots.push(Slot {
+            name,
+            next: END,
+            item,
+        });
+        (self.slots.len() - 1) as u32
+    }
+
+    /// Appends node `child` to container `parent`.
+    fn append(&mut self, parent: u32, child: u32) {
+        let (Item::Array(list) | Item::Object(list)) = &mut self.slots[parent as usize].item else {
+            unreachable!("only arrays and objects have members");
+        };
+        let previous = std::mem::replace(&mut list.last, child);
+        if previous == END {
+            list.first = child;
+        } else {
+            self.slots[previous as usize].next = child;
+        }
+    }
+
+    /// Adds a new member to object `parent`.
+    fn member(&mut self, parent: u32, name: &'static str, item: Item<'a>) -> u32 {
+        let child = self.push(name.into(), item);
+        self.append(parent, child);
+        child
+    }
+
+    /// The member of object `parent` called `name`.
+    fn find(&self, parent: u32, name: &str) -> Option<u32> {
+        let node = Node {
+            slots: &self.slots,
+            at: parent,
+        };
+        node.members()
+            .find(|(n, _)| *n == name)
+            .map(|(_, member)| member.at)
+    }
+
+    /// Puts node `child` into object `parent` under its name; when the object already has a
+    /// member of that name, that member takes the value (the last repeat wins, as in serde_json).
+    fn set_member(&mut self, parent: u32, child: u32) {
+        match self.find(parent, &self.slots[child as usize].name) {
+            Some(existing) => {
+                let item = std::mem::replace(&mut self.slots[child as usize].item, Item::Null);
+                self.slots[existing as usize].item = item;
+            }
+            None => self.append(parent, child),
+        }
+    }
+
+    /// Adds a header to the headers object: a name seen before becomes an array of its values.
+    fn header(&mut self, map: u32, name: &'a str, value: Item<'a>) {
+        let Some(existing) = self.find(map, name) else {
+            let child = self.push(name.into(), value);
+            return self.append(map, child);
+        };
+        // Header values are strings or null, so an array is a list of repeats.
+        if !matches!(self.slots[existing as usize].item, Item::Array(_)) {
+            let first =
+                std::mem::replace(&mut self.slots[existing as usize].item, Item::Array(EMPTY));
+            let first = self.push("".into(), first);
+            self.append(existing, first);
+        }
+        let next = self.push("".into(), value);
+        self.append(existing, next);
+    }
+
+    /// Adds key or value bytes as member `name` of `parent`: JSON if they are JSON (only what
+    /// `need` reads), else a UTF-8 string; nothing when they are neither.
+    fn payload(&mut self, parent: u32, name: &'static str, bytes: &'a [u8], need: &'a Need) {
+        // JSON text that is not UTF-8 is not JSON.
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            return;
+        };
+        let mark = self.slots.len();
+        let child = match parse::value(self, text, need, name) {
+            Ok(at) => at,
+            Err(parse::NotJson) => {
+                self.slots.truncate(mark);
+                self.push(name.into(), Item::Str(text.into()))
+            }
+        };
+        self.append(parent, child);
+    }
+}
+
+/// A value inside a [`Doc`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Node<'v> {
+    slots: &'v [Slot<'v>],
+    at: u32,
+}
+
+impl<'v> Node<'v> {
+    fn slot(self) -> &'v Slot<'v> {
+        &self.slots[self.at as usize]
+    }
+
+    /// The nodes of a member list starting at `first`.
+    fn list(self, first: u32) -> Siblings<'v> {
+        Siblings {
+            slots: self.slots,
+            at: first,
+        }
+    }
+
+    /// A `Value` of the parts of this node that `need` reads.
+    pub(crate) fn to_value(self, need: &Need) -> Value {
+        match self.shape() {
+            Shape::Scalar(Scalar::Null) => Value::Null,
+            Shape::Scalar(Scalar::Bool(b)) => Value::Bool(b),
+            Shape::Scalar(Scalar::Number(n)) => Value::Number(n.clone()),
+            Shape::Scalar(Scalar::Str(s)) => Value::String(s.to_owned()),
+            Shape::Array => Value::Array(self.items().map(|item| item.to_value(need)).collect()),
+            Shape::Object => Value::Object(
+                self.members()
+                    .filter_map(|(name, member)| {
+                        need.member(name)
+                            .map(|read| (name.to_owned(), member.to_value(read)))
+                    })
+                    .collect::<Map<String, Value>>(),
+            ),
+        }
+    }
+}
+
+/// The members or elements of a container, in order.
+struct Siblings<'v> {
+    slots: &'v [Slot<'v>],
+    at: u32,
+}
+
+impl<'v> Iterator for Siblings<'v> {
+    type Item = Node<'v>;
+
+    fn next(&mut self) -> Option<Node<'v>> {
+        let slot = self.slots.get(self.at as usize)?;
+        let node = Node {
+            slots: self.slots,
+            at: self.at,
+        };
+        self.at = slot.next;
+        Some(node)
+    }
+}
+
+impl<'v> Json<'v> for Node<'v> {
+    const INDEXED: bool = false;
+
+    fn shape(self) -> Shape<'v> {
+        match &self.slot().item {
+            Item::Null => Shape::Scalar(Scalar::Null),
+            Item::Bool(b) => Shape::Scalar(Scalar::Bool(*b)),
+            Item::Number(n) => Shape::Scalar(Scalar::Number(n)),
+            Item::Str(s) => Shape::Scalar(Scalar::Str(s)),
+            Item::Array(_) => Shape::Array,
+            Item::Object(_) => Shape::Object,
+        }
+    }
+
+    fn items(self) -> impl Iterator<Item = Self> {
+        match self.slot().item {
+            Item::Array(list) => self.list(list.first),
+            _ => self.list(END),
+        }
+    }
+
+    fn members(self) -> impl Iterator<Item = (&'v str, Self)> {
+        let first = match self.slot().item {
+            Item::Object(list) => list.first,
+            _ => END,
+        };
+        self.list(first).map(|node| (&*node.slot().name, node))
+    }
+
+    fn get(self, name: &str) -> Option<Self> {
+        self.members()
+            .find(|(n, _)| *n == name)
+            .map(|(_, member)| member)
+    }
+
+    fn member_count(self) -> usize {
+        self.members().count()
+    }
+}
+
+#[cfg(test)]
+mod tests;

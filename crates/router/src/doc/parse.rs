@@ -1,0 +1,429 @@
+//! The JSON parser behind [`Doc`]: builds the members a [`Need`] reads, skips the rest.
+//!
+//! It accepts exactly the texts serde_json accepts (RFC 8259: no trailing commas, comments,
+//! control characters in strings or leading zeros) and reads every value as serde_json's `Value`
+//! would, so the parsed document and the full record view agree. To make that so by
+//! construction, the rare cases are handed to serde_json itself: strings with escapes and
+//! numbers that are not plain integers are decoded by it from their token. What is skipped is
+//! only checked for syntax, as serde_json's own skipping does (see [`crate::projection`] for
+//! what that lets through). Nesting in what is built stops at serde_json's limit (127 levels);
+//! skipping is iterative, so deep nesting in skipped members cannot overflow the stack.
+
+use std::borrow::Cow;
+
+use serde_json::Number;
+
+use super::{Doc, EMPTY, Item};
+use crate::projection::Need;
+
+/// The text is not JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NotJson;
+
+type Parsed<T> = Result<T, NotJson>;
+
+/// Containers that serde_json builds nested inside one another, at most (its recursion limit).
+const MAX_DEPTH: u32 = 127;
+
+/// Parses `text` (a whole key or value) as a node named `name`, building what `need` reads.
+pub(super) fn value<'a>(
+    doc: &mut Doc<'a>,
+    text: &'a str,
+    need: &'a Need,
+    name: &'static str,
+) -> Parsed<u32> {
+    let mut p = Parser {
+        doc,
+        text,
+        at: 0,
+        depth: 0,
+    };
+    let node = p.value(need, name.into())?;
+    match p.peek() {
+        None => Ok(node),
+        Some(_) => Err(NotJson), // trailing characters
+    }
+}
+
+struct Parser<'d, 'a> {
+    doc: &'d mut Doc<'a>,
+    text: &'a str,
+    at: usize,
+    /// Containers being built around the current position.
+    depth: u32,
+}
+
+impl<'a> Parser<'_, 'a> {
+    /// The next byte that is not whitespace, without taking it.
+    fn peek(&mut self) -> Option<u8> {
+        let bytes = self.text.as_bytes();
+        while let Some(&b) = bytes.get(self.at) {
+            if !matches!(b, b' ' | b'\n' | b'\r' | b'\t') {
+                return Some(b);
+            }
+            self.at += 1;
+        }
+        None
+    }
+
+    /// Takes `byte` after optional whitespace.
+    fn expect(&mut self, byte: u8) -> Parsed<()> {
+        if self.peek() == Some(byte) {
+            self.at += 1;
+            Ok(())
+        } else {
+            Err(NotJson)
+        }
+    }
+
+    fn value(&mut self, need: &'a Need, name: Cow<'a, str>) -> Parsed<u32> {
+        let item = match self.peek().ok_or(NotJson)? {
+            b'{' => return self.object(need, name),
+            b'[' => return self.array(need, name),
+            b'"' => Item::Str(self.string()?),
+            b't' => self.literal("true", Item::Bool(true))?,
+            b'f' => self.literal("false", Item::Bool(false))?,
+            b'n' => self.literal("null", Item::Null)?,
+            b'-' | b'0'..=b'9' => Item::Number(self.number()?),
+            _ => return Err(NotJson),
+        };
+        Ok(self.doc.push(name, item))
+    }
+
+    fn enter(&mut self) -> Parsed<()> {
+        self.depth += 1;
+        self.at += 1; // the opening bracket
+        if self.depth > MAX_DEPTH {
+            return Err(NotJson);
+        }
+        Ok(())
+    }
+
+    fn object(&mut self, need: &'a Need, name: Cow<'a, str>) -> Parsed<u32> {
+        self.enter()?;
+        let node = self.doc.push(name, Item::Object(EMPTY));
+        if self.peek() == Some(b'}') {
+            self.at += 1;
+            self.depth -= 1;
+            return Ok(node);
+        }
+        // Which read members were seen (the first 64 by index): a member seen once needs no
+        // search for an earlier one of the same name (a repeated member: the last wins).
+        let mut seen = 0u64;
+        loop {
+            if self.peek() != Some(b'"') {
+                return Err(NotJson);
+            }
+            let key = self.string()?;
+            self.expect(b':')?;
+            match need {
+                Need::All => {
+                    let child = self.value(need, key)?;
+                    self.doc.set_member(node, child);
+                }
+                Need::Fields(children) => match children.iter().position(|(n, _)| *n == *key) {
+                    None => self.skip()?,
+                    Some(i) => {
+                        let (name, read) = &children[i];
+                        let child = self.value(read, name.as_str().into())?;
+                        let bit = 1u64.checked_shl(i as u32).unwrap_or(0);
+                        if bit != 0 && seen & bit == 0 {
+                            seen |= bit;
+                            self.doc.append(node, child);
+                        } else {
+                            self.doc.set_member(node, child);
+                        }
+                    }
+                },
+            }
+            match self.peek() {
+                Some(b',') => self.at += 1,
+                Some(b'}') => break,
+                _ => return Err(NotJson),
+            }
+        }
+        self.at += 1;
+        self.depth -= 1;
+        Ok(node)
+    }
+
+    fn array(&mut self, need: &'a Need, name: Cow<'a, str>) -> Parsed<u32> {
+        self.enter()?;
+        let node = self.doc.push(name, Item::Array(EMPTY));
+        if self.peek() == Some(b']') {
+            self.at += 1;
+            self.depth -= 1;
+            return Ok(node);
+        }
+        loop {
+            // Arrays are looked through: each element is read as the array is.
+            let child = self.value(need, "".into())?;
+            self.doc.append(node, child);
+            match self.peek() {
+                Some(b',') => self.at += 1,
+                Some(b']') => break,
+                _ => return Err(NotJson),
+            }
+        }
+        self.at += 1;
+        self.depth -= 1;
+        Ok(node)
+    }
+
+    fn literal(&mut self, word: &str, item: Item<'a>) -> Parsed<Item<'a>> {
+        if self.text.as_bytes()[self.at..].starts_with(word.as_bytes()) {
+            self.at += word.len();
+            Ok(item)
+        } else {
+            Err(NotJson)
+        }
+    }
+
+    /// A string at `"`: borrowed from the text when it has no escapes, else decoded by
+    /// serde_json.
+    fn string(&mut self) -> Parsed<Cow<'a, str>> {
+        let start = self.at;
+        let escaped = self.skip_string()?;
+        let token = &self.text[start..self.at];
+        if escaped {
+            serde_json::from_str::<String>(token)
+                .map(Cow::Owned)
+                .map_err(|_| NotJson)
+        } else {
+            Ok(Cow::Borrowed(&token[1..token.len() - 1]))
+        }
+    }
+
+    /// Moves past a string at `"`, checking its syntax; true if it has escapes.
+    fn skip_string(&mut self) -> Parsed<bool> {
+        let bytes = self.text.as_bytes();
+        let mut at = self.at + 1;
+        let mut escaped = false;
+        loop {
+            at += plain_run(&bytes[at..]);
+            match bytes.get(at) {
+                Some(b'"') => break,
+                Some(b'\\') => {
+                    escaped = true;
+                    match bytes.get(at + 1) {
+                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => at += 2,
+                        Some(b'u') => {
+                            let hex = bytes.get(at + 2..at + 6).ok_or(NotJson)?;
+                            if !hex.iter().all(u8::is_ascii_hexdigit) {
+                                return Err(NotJson);
+                            }
+                            at += 6;
+                        }
+                        _ => return Err(NotJson),
+                    }
+                }
+                // A control character, or the end of the text.
+                _ => return Err(NotJson),
+            }
+        }
+        self.at = at + 1;
+        Ok(escaped)
+    }
+
+    /// A number: plain integers directly (as serde_json reads them), others by serde_json.
+    fn number(&mut self) -> Parsed<Number> {
+        let start = self.at;
+        let integer = self.skip_number()?;
+        let token = &self.text[start..self.at];
+        if integer {
+            let (negative, digits) = match token.strip_prefix('-') {
+                Some(digits) => (true, digits),
+                None => (false, token),
+            };
+            if let Ok(magnitude) = digits.parse::<u64>() {
+                if !negative {
+                    return Ok(magnitude.into());
+                }
+                // serde_json: `-0` and magnitudes beyond i64 are floats.
+                let negated = (magnitude as i64).wrapping_neg();
+                if negated < 0 {
+                    return Ok(negated.into());
+                }
+            }
+        }
+        serde_json::from_str::<Number>(token).map_err(|_| NotJson)
+    }
+
+    /// Moves past a number, checking its syntax; true if it is a plain integer.
+    fn skip_number(&mut self) -> Parsed<bool> {
+        let bytes = self.text.as_bytes();
+        let mut at = self.at;
+        if bytes.get(at) == Some(&b'-') {
+            at += 1;
+        }
+        match bytes.get(at) {
+            Some(b'0') => at += 1,
+            Some(b'1'..=b'9') => at += digits(&bytes[at..]),
+            _ => return Err(NotJson),
+        }
+        let mut integer = true;
+        if bytes.get(at) == Some(&b'.') {
+            integer = false;
+            let fraction = digits(&bytes[at + 1..]);
+            if fraction == 0 {
+                return Err(NotJson);
+            }
+            at += 1 + fraction;
+        }
+        if let Some(b'e' | b'E') = bytes.get(at) {
+            integer = false;
+            at += 1;
+            if let Some(b'+' | b'-') = bytes.get(at) {
+                at += 1;
+            }
+            let exponent = digits(&bytes[at..]);
+            if exponent == 0 {
+                return Err(NotJson);
+            }
+            at += exponent;
+        }
+        // A leading zero followed by digits ("01") stops after the "0": the digits that follow
+        // are then trailing characters, an error wherever the number is.
+        self.at = at;
+        Ok(integer)
+    }
+
+    /// Moves past any value, checking its syntax only (iteratively: nesting is unbounded).
+    fn skip(&mut self) -> Parsed<()> {
+        let mut open = Brackets::default();
+        loop {
+            // At a value.
+            match self.peek().ok_or(NotJson)? {
+                b'{' => {
+                    self.at += 1;
+                    if self.peek() == Some(b'}') {
+                        self.at += 1;
+                    } else {
+                        open.push(true);
+                        self.skip_key()?;
+                        continue;
+                    }
+                }
+                b'[' => {
+                    self.at += 1;
+                    if self.peek() == Some(b']') {
+                        self.at += 1;
+                    } else {
+                        open.push(false);
+                        continue;
+                    }
+                }
+                b'"' => {
+                    self.skip_string()?;
+                }
+                b't' => {
+                    self.literal("true", Item::Null)?;
+                }
+                b'f' => {
+                    self.literal("false", Item::Null)?;
+                }
+                b'n' => {
+                    self.literal("null", Item::Null)?;
+                }
+                b'-' | b'0'..=b'9' => {
+                    self.skip_number()?;
+                }
+                _ => return Err(NotJson),
+            }
+            // After a value: close containers until one takes another member.
+            loop {
+                let Some(object) = open.top() else {
+                    return Ok(());
+                };
+                match self.peek() {
+                    Some(b',') => {
+                        self.at += 1;
+                        if object {
+                            self.skip_key()?;
+                        }
+                        break;
+                    }
+                    Some(b'}') if object => {
+                        self.at += 1;
+                        open.pop();
+                    }
+                    Some(b']') if !object => {
+                        self.at += 1;
+                        open.pop();
+                    }
+                    _ => return Err(NotJson),
+                }
+            }
+        }
+    }
+
+    /// Moves past `"name":`.
+    fn skip_key(&mut self) -> Parsed<()> {
+        if self.peek() != Some(b'"') {
+            return Err(NotJson);
+        }
+        self.skip_string()?;
+        self.expect(b':')
+    }
+}
+
+/// How many bytes at the start of `bytes` are ASCII digits.
+fn digits(bytes: &[u8]) -> usize {
+    bytes.iter().take_while(|b| b.is_ascii_digit()).count()
+}
+
+/// How many bytes at the start of `bytes` can be inside a string as they are: not `"`, `\` or
+/// a control character. Eight bytes at a time while none of them is one of those.
+fn plain_run(bytes: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+    let mut at = 0;
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let x = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        let special = has_zero(x ^ (ONES * u64::from(b'"')))
+            | has_zero(x ^ (ONES * u64::from(b'\\')))
+            | (x.wrapping_sub(ONES * 0x20) & !x & HIGHS);
+        if special != 0 {
+            break;
+        }
+        at += 8;
+    }
+    at + bytes[at..]
+        .iter()
+        .take_while(|&&b| b != b'"' && b != b'\\' && b >= 0x20)
+        .count()
+}
+
+/// The kinds of the containers a skip is inside (true: object), innermost last.
+#[derive(Default)]
+struct Brackets {
+    /// The innermost 64, one bit each.
+    bits: u64,
+    depth: usize,
+    /// Those further out, when deeper than 64.
+    outer: Vec<u64>,
+}
+
+impl Brackets {
+    fn push(&mut self, object: bool) {
+        if self.depth > 0 && self.depth.is_multiple_of(64) {
+            self.outer.push(self.bits);
+            self.bits = 0;
+        }
+        self.bits = (self.bits << 1) | u64::from(object);
+        self.depth += 1;
+    }
+
+    fn top(&self) -> Option<bool> {
+        (self.depth > 0).then_some(self.bits & 1 == 1)
+    }
+
+    fn pop(&mut self) {
+        self.depth -= 1;
+        self.bits >>= 1;
+        if self.depth > 0 && self.depth.is_multiple_of(64) {
+            self.bits = self.outer.pop().expect("outer brackets");
+        }
+    }
+}
