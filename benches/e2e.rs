@@ -10,7 +10,9 @@
 //!
 //! `cargo bench --bench e2e` (not a criterion benchmark: it times whole runs and reads RSS).
 //! `FANOUT_BENCH_PHASES` (comma-separated `noop`, `lambda`, `eventbridge`, `rss`; default all)
-//! picks the rows after the ceiling; progress goes to stderr.
+//! picks the rows after the ceiling; progress goes to stderr. The ceiling and no-op rows also give
+//! the CPU time the process used per record (user + system, all threads): what the records cost,
+//! whatever else the machine was doing.
 
 #[path = "../crates/eventbridge/tests/support/mod.rs"]
 mod eventbridge_support;
@@ -155,6 +157,21 @@ fn config(kafka: &Tansu) -> EngineConfig {
         .kafka_property("heartbeat.interval.ms", "500")
 }
 
+/// CPU time this process has used (user + system), from `/proc/self/stat`.
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which is in parentheses): utime and stime are 12th and 13th.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .collect();
+    let ticks: u64 = fields
+        .get(11..13)
+        .map_or(0, |f| f.iter().filter_map(|t| t.parse::<u64>().ok()).sum());
+    Duration::from_millis(ticks * 10) // USER_HZ is 100 on Linux
+}
+
 /// Rounds of the ceiling and the no-op run.
 const ROUNDS: usize = 3;
 
@@ -267,15 +284,27 @@ async fn main() {
     // (this machine's run-to-run spread is wide).
     let noop = phase("noop");
     let (mut ceilings, mut noops) = (Vec::new(), Vec::new());
+    let (mut raw_cpu, mut noop_cpu) = (Vec::new(), Vec::new());
+    // CPU per record, in µs, of what ran in this process between two readings.
+    let per_record = |since: Duration| (cpu_time() - since).as_secs_f64() * 1e6 / n as f64;
     for _ in 0..if noop { ROUNDS } else { 1 } {
+        let cpu = cpu_time();
         ceilings.push(raw_consume(&kafka, &topic, n));
+        raw_cpu.push(per_record(cpu));
         if noop {
+            let cpu = cpu_time();
             noops.push(noop_run(&kafka, &table, expected, n).await);
+            noop_cpu.push(per_record(cpu));
         }
-        eprintln!("e2e: raw consume {ceilings:.0?}, no-op {noops:.0?} records/s");
+        eprintln!(
+            "e2e: raw consume {ceilings:.0?} records/s, {raw_cpu:.2?} µs CPU/record; \
+             no-op {noops:.0?} records/s, {noop_cpu:.2?} µs CPU/record"
+        );
     }
     let ceiling = median(ceilings);
+    let raw_cpu = median(raw_cpu);
     let noop_rate = noop.then(|| median(noops));
+    let noop_cpu = noop.then(|| median(noop_cpu));
 
     // (b) the same routes to a real Lambda function on cargo-lambda's emulator.
     let lambda_rate = if phase("lambda") {
@@ -390,11 +419,11 @@ async fn main() {
     println!("| run | records/s | vs. raw consume | memory |");
     println!("|---|---|---|---|");
     println!(
-        "| raw librdkafka consume (ceiling; median of {ROUNDS} when no-op runs) | {ceiling:.0} | 100 % | |"
+        "| raw librdkafka consume (ceiling; median of {ROUNDS} when no-op runs; {raw_cpu:.2} µs CPU/record) | {ceiling:.0} | 100 % | |"
     );
-    if let Some(rate) = noop_rate {
+    if let (Some(rate), Some(cpu)) = (noop_rate, noop_cpu) {
         println!(
-            "| fanout, 10 routes, no-op target (median of {ROUNDS}) | {rate:.0} | {:.0} % | |",
+            "| fanout, 10 routes, no-op target (median of {ROUNDS}; {cpu:.2} µs CPU/record) | {rate:.0} | {:.0} % | |",
             100.0 * rate / ceiling
         );
     }

@@ -357,9 +357,14 @@ impl Engine {
                 _ = pause_tick.tick() => self.resume_drained(&consumer, &partitions),
                 Some(done) = matching.next(), if !matching.is_empty() => {
                     let batch = done.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
-                    let revoked = lock(&revocations.revoked_in);
-                    let current: Vec<Fetched> = batch.into_iter().filter(|f| !f.revoked_since(&revoked)).collect();
-                    drop(revoked);
+                    // Nothing was revoked since the batch was fetched: no lookups.
+                    let epoch = revocations.epoch.load(AtomicOrdering::SeqCst);
+                    let current: Vec<Fetched> = if batch.iter().all(|f| f.epoch == epoch) {
+                        batch
+                    } else {
+                        let revoked = lock(&revocations.revoked_in);
+                        batch.into_iter().filter(|f| !f.revoked_since(&revoked)).collect()
+                    };
                     let mut map = lock(&partitions);
                     for fetched in current {
                         self.handle(&consumer, &mut map, &env, &metrics, fetched, &mut targets);

@@ -59,7 +59,23 @@ pub(crate) trait Json<'v>: Copy {
 
     /// How many members the value has when it is an object (0 otherwise).
     fn member_count(self) -> usize;
+
+    /// For a member parsed under [`crate::projection::Need::Fields`], its index among those
+    /// fields; [`NO_KEY`] otherwise. Lets the route index find the member's trie node without
+    /// comparing names.
+    fn key(self) -> u32 {
+        NO_KEY
+    }
 }
+
+/// Whether two member names are equal. Names are short: a byte loop the compiler inlines
+/// beats a call to `memcmp`.
+pub(crate) fn same_name(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
+}
+
+/// "Not a read member": see [`Json::key`].
+pub(crate) const NO_KEY: u32 = u32::MAX;
 
 impl<'v> Json<'v> for &'v Value {
     const INDEXED: bool = true;

@@ -426,6 +426,7 @@ impl RouteTableBuilder {
         let filters = || table.routes.iter().flat_map(|r| &r.filters);
         let reads_all = reads(filters());
         let jsonpath_reads = reads(filters().filter(|f| matches!(f, Filter::JsonPath(_))));
+        table.matcher.link(&reads_all);
         table.reads = reads_all;
         table.jsonpath_reads = jsonpath_reads;
         Ok(table)

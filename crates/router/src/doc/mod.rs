@@ -13,7 +13,7 @@ use std::borrow::Cow;
 
 use serde_json::{Map, Number, Value};
 
-use crate::json::{Json, Scalar, Shape};
+use crate::json::{Json, NO_KEY, Scalar, Shape, same_name};
 use crate::projection::Need;
 use crate::record::RecordParts;
 
@@ -32,6 +32,8 @@ struct Slot<'a> {
     name: Cow<'a, str>,
     /// The next member or element of the same container, or [`END`].
     next: u32,
+    /// See [`Json::key`].
+    key: u32,
     item: Item<'a>,
 }
 
@@ -112,6 +114,7 @@ impl<'a> Doc<'a> {
         self.slots.push(Slot {
             name,
             next: END,
+            key: NO_KEY,
             item,
         });
         (self.slots.len() - 1) as u32
@@ -144,7 +147,7 @@ impl<'a> Doc<'a> {
             at: parent,
         };
         node.members()
-            .find(|(n, _)| *n == name)
+            .find(|(n, _)| same_name(n, name))
             .map(|(_, member)| member.at)
     }
 
@@ -287,12 +290,16 @@ impl<'v> Json<'v> for Node<'v> {
 
     fn get(self, name: &str) -> Option<Self> {
         self.members()
-            .find(|(n, _)| *n == name)
+            .find(|(n, _)| same_name(n, name))
             .map(|(_, member)| member)
     }
 
     fn member_count(self) -> usize {
         self.members().count()
+    }
+
+    fn key(self) -> u32 {
+        self.slot().key
     }
 }
 

@@ -14,6 +14,7 @@ use std::borrow::Cow;
 use serde_json::Number;
 
 use super::{Doc, EMPTY, Item};
+use crate::json::same_name;
 use crate::projection::Need;
 
 /// The text is not JSON.
@@ -121,20 +122,23 @@ impl<'a> Parser<'_, 'a> {
                     let child = self.value(need, key)?;
                     self.doc.set_member(node, child);
                 }
-                Need::Fields(children) => match children.iter().position(|(n, _)| *n == *key) {
-                    None => self.skip()?,
-                    Some(i) => {
-                        let (name, read) = &children[i];
-                        let child = self.value(read, name.as_str().into())?;
-                        let bit = 1u64.checked_shl(i as u32).unwrap_or(0);
-                        if bit != 0 && seen & bit == 0 {
-                            seen |= bit;
-                            self.doc.append(node, child);
-                        } else {
-                            self.doc.set_member(node, child);
+                Need::Fields(children) => {
+                    match children.iter().position(|(n, _)| same_name(n, &key)) {
+                        None => self.skip()?,
+                        Some(i) => {
+                            let (name, read) = &children[i];
+                            let child = self.value(read, name.as_str().into())?;
+                            self.doc.slots[child as usize].key = i as u32;
+                            let bit = 1u64.checked_shl(i as u32).unwrap_or(0);
+                            if bit != 0 && seen & bit == 0 {
+                                seen |= bit;
+                                self.doc.append(node, child);
+                            } else {
+                                self.doc.set_member(node, child);
+                            }
                         }
                     }
-                },
+                }
             }
             match self.peek() {
                 Some(b',') => self.at += 1,
@@ -171,7 +175,8 @@ impl<'a> Parser<'_, 'a> {
     }
 
     fn literal(&mut self, word: &str, item: Item<'a>) -> Parsed<Item<'a>> {
-        if self.text.as_bytes()[self.at..].starts_with(word.as_bytes()) {
+        let here = self.text.as_bytes().get(self.at..self.at + word.len());
+        if here.is_some_and(|here| here.iter().zip(word.bytes()).all(|(a, b)| *a == b)) {
             self.at += word.len();
             Ok(item)
         } else {
@@ -373,26 +378,28 @@ fn digits(bytes: &[u8]) -> usize {
 }
 
 /// How many bytes at the start of `bytes` can be inside a string as they are: not `"`, `\` or
-/// a control character. Eight bytes at a time while none of them is one of those.
+/// a control character. Eight bytes at a time; the end of `bytes` counts as a control
+/// character.
 fn plain_run(bytes: &[u8]) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+    // Flags the bytes that are zero; the lowest flag is exact (borrows only run upwards).
+    let zeros = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
     let mut at = 0;
-    while let Some(chunk) = bytes.get(at..at + 8) {
-        let x = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
-        let special = has_zero(x ^ (ONES * u64::from(b'"')))
-            | has_zero(x ^ (ONES * u64::from(b'\\')))
+    loop {
+        let mut chunk = [0u8; 8]; // past the end: zero, a control character
+        let rest = &bytes[at.min(bytes.len())..];
+        let n = rest.len().min(8);
+        chunk[..n].copy_from_slice(&rest[..n]);
+        let x = u64::from_le_bytes(chunk);
+        let special = zeros(x ^ (ONES * u64::from(b'"')))
+            | zeros(x ^ (ONES * u64::from(b'\\')))
             | (x.wrapping_sub(ONES * 0x20) & !x & HIGHS);
         if special != 0 {
-            break;
+            return (at + special.trailing_zeros() as usize / 8).min(bytes.len());
         }
         at += 8;
     }
-    at + bytes[at..]
-        .iter()
-        .take_while(|&&b| b != b'"' && b != b'\\' && b >= 0x20)
-        .count()
 }
 
 /// The kinds of the containers a skip is inside (true: object), innermost last.

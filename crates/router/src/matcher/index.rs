@@ -1,6 +1,7 @@
 //! The per-topic index: a trie of the anchor paths, each with lookups for its anchors.
 
-use crate::json::{Json, Scalar, Shape};
+use crate::json::{Json, NO_KEY, Scalar, Shape, same_name};
+use crate::projection::Need;
 
 use super::anchor::{Anchor, AnchorTest, Range, ValueKey, f64_key};
 use super::hash::FastMap;
@@ -31,6 +32,9 @@ struct TrieNode {
     children: Vec<(Box<str>, usize)>,
     /// The same, as a map, when there are many children.
     by_name: FastMap<Box<str>, usize>,
+    /// The child for each field of the [`Need`] at this path ([`Json::key`] → node), when
+    /// that need reads fields; [`NO_KEY`] where no anchor path continues.
+    by_key: Vec<u32>,
     /// Lookups for the anchors whose path ends here.
     anchors: Option<PathIndex>,
 }
@@ -67,10 +71,8 @@ impl TopicIndex {
                     self.visit(at, item, found);
                 }
             }
-            Shape::Object => {
-                if J::INDEXED
-                    && (node.by_name.is_empty() || value.member_count() > node.children.len())
-                {
+            Shape::Object if J::INDEXED => {
+                if node.by_name.is_empty() || value.member_count() > node.children.len() {
                     for (name, child) in &node.children {
                         if let Some(value) = value.get(name) {
                             self.visit(*child, value, found);
@@ -78,17 +80,25 @@ impl TopicIndex {
                     }
                 } else {
                     for (name, value) in value.members() {
-                        let child = if node.by_name.is_empty() {
-                            node.children
-                                .iter()
-                                .find(|(n, _)| **n == *name)
-                                .map(|(_, c)| *c)
-                        } else {
-                            node.by_name.get(name).copied()
-                        };
-                        if let Some(child) = child {
+                        if let Some(&child) = node.by_name.get(name) {
                             self.visit(child, value, found);
                         }
+                    }
+                }
+            }
+            Shape::Object => {
+                for (name, value) in value.members() {
+                    let child = match node.by_key.get(value.key() as usize) {
+                        Some(&child) => (child != NO_KEY).then_some(child as usize),
+                        None if node.by_name.is_empty() => node
+                            .children
+                            .iter()
+                            .find(|(n, _)| same_name(n, name))
+                            .map(|(_, c)| *c),
+                        None => node.by_name.get(name).copied(),
+                    };
+                    if let Some(child) = child {
+                        self.visit(child, value, found);
                     }
                 }
             }
@@ -98,6 +108,33 @@ impl TopicIndex {
                 }
             }
         }
+    }
+}
+
+impl TopicIndex {
+    /// Links the trie to what is parsed of a record (`need`, at the root): each node whose
+    /// path `need` reads by fields gets its children by field index.
+    pub(crate) fn link(&mut self, need: &Need) {
+        self.link_node(0, need);
+    }
+
+    fn link_node(&mut self, at: usize, need: &Need) {
+        let Need::Fields(fields) = need else {
+            return; // parsed whole: members are found by name
+        };
+        let mut by_key = Vec::with_capacity(fields.len());
+        for (name, read) in fields {
+            let child = self.nodes[at]
+                .children
+                .iter()
+                .find(|(n, _)| **n == **name)
+                .map(|(_, c)| *c);
+            by_key.push(child.map_or(NO_KEY, |c| c as u32));
+            if let Some(child) = child {
+                self.link_node(child, read);
+            }
+        }
+        self.nodes[at].by_key = by_key;
     }
 }
 

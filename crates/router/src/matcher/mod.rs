@@ -143,6 +143,13 @@ impl Matcher {
         matcher
     }
 
+    /// Links every topic's index to what is parsed of a record (see [`TopicIndex::link`]).
+    pub(crate) fn link(&mut self, need: &crate::projection::Need) {
+        for index in self.topics.values_mut() {
+            index.link(need);
+        }
+    }
+
     /// Writes the routes of `routes` that match the record into `out` (cleared first), in
     /// order: `view` is the record view (or the parts of it the filters read), `confirm` the
     /// exact evaluation of a route on it.
