@@ -240,7 +240,8 @@ impl SubLane {
                 bytes += record.size();
                 batch.push(record);
             }
-            if batch.len() >= max_records || wait.is_elapsed() {
+            // Full (a record larger than `max_bytes` alone fills a batch), or out of time.
+            if batch.len() >= max_records || bytes >= max_bytes || wait.is_elapsed() {
                 return batch;
             }
             let q = &self.queued;
@@ -441,7 +442,7 @@ mod tests {
         }
     }
 
-    fn record(offset: i64) -> Arc<DeliveryRecord> {
+    fn record(offset: i64, bytes: usize) -> Arc<DeliveryRecord> {
         Arc::new(DeliveryRecord {
             topic: "t".into(),
             partition: 0,
@@ -449,16 +450,15 @@ mod tests {
             timestamp: None,
             timestamp_type: TimestampType::NotAvailable,
             key: None,
-            value: Some(vec![b'x'; 100]),
+            value: Some(vec![b'x'; bytes]),
             headers: Vec::new(),
         })
     }
 
-    /// A full batch goes at once; only the rest waits for `max_wait`.
-    #[tokio::test(start_paused = true)]
-    async fn a_full_batch_goes_without_waiting_and_the_rest_after_max_wait() {
+    /// A lane of one partition delivering to a target that records its batches.
+    fn lane(batch: serde_json::Value) -> (Lane, PartitionState, Arc<Batches>) {
         let routes = json!({"routes": [{"name": "r", "topics": ["t"], "targets": [{"custom": {
-            "name": "b", "kind": "test", "delivery": {"batch": {"max_records": 5, "max_wait": "10s"}}
+            "name": "b", "kind": "test", "delivery": {"batch": batch}
         }}]}]});
         let mut builder = fanout_router::RouteTable::builder();
         builder.add_file("routes.json", &routes.to_string());
@@ -481,10 +481,21 @@ mod tests {
             metrics: TargetMetrics::new("r/b"),
         });
         let mut state = PartitionState::new(0, Arc::default());
-        let mut lane = Lane::start(runtime, env, state.shared.clone(), &mut state.tasks);
+        let lane = Lane::start(runtime, env, state.shared.clone(), &mut state.tasks);
+        (lane, state, batches)
+    }
+
+    fn push(lane: &mut Lane, state: &PartitionState, offset: i64, bytes: usize) {
+        state.shared.progress().track(offset, 1, bytes);
+        lane.push(record(offset, bytes));
+    }
+
+    /// A full batch goes at once; only the rest waits for `max_wait`.
+    #[tokio::test(start_paused = true)]
+    async fn a_full_batch_goes_without_waiting_and_the_rest_after_max_wait() {
+        let (mut lane, mut state, batches) = lane(json!({"max_records": 5, "max_wait": "10s"}));
         for offset in 0..12 {
-            state.shared.progress().track(offset, 1, 100);
-            lane.push(record(offset));
+            push(&mut lane, &state, offset, 100);
         }
         tokio::time::sleep(Duration::from_secs(11)).await;
         assert_eq!(
@@ -497,11 +508,34 @@ mod tests {
         );
         assert_eq!(state.shared.progress().committable(), Some(12));
         // Closing the lane ends its sub-lane at once, not at the next `max_wait`.
-        lane.push(record(12));
+        push(&mut lane, &state, 12, 100);
         drop(lane);
         let closed = Instant::now();
         while state.tasks.join_next().await.is_some() {}
         assert!(closed.elapsed() < Duration::from_secs(1));
         assert_eq!(batches.0.lock().unwrap().len(), 4);
+    }
+
+    /// Batches close at `max_bytes`; a record larger than that goes alone, at once.
+    #[tokio::test(start_paused = true)]
+    async fn batches_close_at_max_bytes_and_an_oversized_record_goes_alone() {
+        let (mut lane, state, batches) =
+            lane(json!({"max_records": 100, "max_bytes": 250, "max_wait": "10s"}));
+        push(&mut lane, &state, 0, 1000);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        for offset in 1..6 {
+            push(&mut lane, &state, offset, 100);
+        }
+        tokio::time::sleep(Duration::from_secs(11)).await;
+        assert_eq!(
+            *batches.0.lock().unwrap(),
+            [
+                (1, Duration::ZERO),
+                (2, Duration::from_secs(1)),
+                (2, Duration::from_secs(1)),
+                (1, Duration::from_secs(11))
+            ]
+        );
+        assert_eq!(state.shared.progress().committable(), Some(6));
     }
 }

@@ -45,7 +45,9 @@
 //! - A route matches a record when the record's topic is one of the route's topics and any of
 //!   its filters holds ([`Filter`]): an EventBridge event pattern ([`pattern`]) or an RFC 9535
 //!   JSONPath filter expression ([`jsonpath`]). No filter means every record.
-//! - [`RouteTable::match_record`] writes matching route ids into a buffer the caller reuses.
+//! - [`RouteTable::match_record`] writes matching route ids into a buffer the caller reuses;
+//!   [`RouteTable::match_parts`] gives the same ids from a record's bytes without building the
+//!   view, parsing only the members some filter reads (what the dispatcher uses).
 //!   The table indexes every filter's necessary conditions (exact values, prefixes, suffixes,
 //!   numeric ranges) per topic, so a record evaluates only the few routes those conditions
 //!   select; the result is always exactly that of evaluating every route in turn.

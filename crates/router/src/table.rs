@@ -54,8 +54,12 @@ impl RouteTable {
     /// pattern names and under the longest plain-name prefix of every JSONPath query, plus
     /// `topic`) into one buffer that borrows the record's bytes; the other parts of the key and
     /// value are only checked to be JSON. A JSONPath filter is run on a view of what JSONPath
-    /// filters read, built only when one is evaluated. See [`crate::projection`] for the one
-    /// decoding difference this skipping allows.
+    /// filters read, built only when one is evaluated.
+    ///
+    /// One difference is left on purpose: serde_json's full parse also rejects numbers beyond
+    /// the `f64` range, `\u` escapes of lone surrogates and nesting beyond its recursion limit,
+    /// which the syntax check of skipped members accepts (they are valid RFC 8259). Such a
+    /// record is JSON here when those parts lie in members no filter reads.
     pub fn match_parts<'h>(
         &self,
         parts: RecordParts<'_>,
