@@ -385,21 +385,24 @@ fn plain_run(bytes: &[u8]) -> usize {
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     // Flags the bytes that are zero; the lowest flag is exact (borrows only run upwards).
     let zeros = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
-    let mut at = 0;
-    loop {
-        let mut chunk = [0u8; 8]; // past the end: zero, a control character
-        let rest = &bytes[at.min(bytes.len())..];
-        let n = rest.len().min(8);
-        chunk[..n].copy_from_slice(&rest[..n]);
-        let x = u64::from_le_bytes(chunk);
-        let special = zeros(x ^ (ONES * u64::from(b'"')))
+    let special = |x: u64| {
+        zeros(x ^ (ONES * u64::from(b'"')))
             | zeros(x ^ (ONES * u64::from(b'\\')))
-            | (x.wrapping_sub(ONES * 0x20) & !x & HIGHS);
-        if special != 0 {
-            return (at + special.trailing_zeros() as usize / 8).min(bytes.len());
+            | (x.wrapping_sub(ONES * 0x20) & !x & HIGHS)
+    };
+    let mut chunks = bytes.chunks_exact(8);
+    let mut at = 0;
+    for chunk in &mut chunks {
+        let found = special(u64::from_le_bytes(chunk.try_into().expect("eight bytes")));
+        if found != 0 {
+            return at + found.trailing_zeros() as usize / 8;
         }
         at += 8;
     }
+    let mut last = [0u8; 8]; // past the end: zero, a control character
+    let rest = chunks.remainder();
+    last[..rest.len()].copy_from_slice(rest);
+    (at + special(u64::from_le_bytes(last)).trailing_zeros() as usize / 8).min(bytes.len())
 }
 
 /// The kinds of the containers a skip is inside (true: object), innermost last.
