@@ -39,7 +39,7 @@ fn anchors_of(pattern: &str) -> Option<Vec<String>> {
 
 #[test]
 fn patterns_give_their_cheapest_necessary_condition() {
-    let cases: [(&str, &str, Option<&[&str]>); 11] = [
+    let cases: [(&str, &str, Option<&[&str]>); 12] = [
         (
             "exact values are preferred",
             r#"{"value": {"n": [{"numeric": [">", 1]}], "s": [{"prefix": "a"}], "kind": ["a", 2]}}"#,
@@ -91,8 +91,13 @@ fn patterns_give_their_cheapest_necessary_condition() {
         ),
         (
             "other operators give none",
-            r#"{"value": {"a": [{"anything-but": "x"}], "c": [{"exists": false}], "d": [{"equals-ignore-case": "z"}], "e": [{"wildcard": "a*"}], "f": [{"cidr": "10.0.0.0/8"}]}}"#,
+            r#"{"value": {"a": [{"anything-but": "x"}], "c": [{"exists": false}], "d": [{"equals-ignore-case": "z"}], "e": [{"wildcard": "a*"}], "f": [{"cidr": "10.0.0.0/7"}], "g": [{"cidr": "2001:db8::/32"}]}}"#,
             None,
+        ),
+        (
+            "an IPv4 cidr of 8 bits or more gives its leading octets as a prefix",
+            r#"{"value": {"ip": [{"cidr": "10.1.0.0/16"}, {"cidr": "192.160.0.0/12"}]}}"#,
+            Some(&["value.ip prefix \"10.1.\"", "value.ip prefix \"192.\""]),
         ),
         (
             "a leaf with exists: false besides values gives none",
@@ -230,7 +235,18 @@ fn prefixes_and_strings_are_looked_up_exactly() {
 // ---- property tests against naive evaluation ----
 
 const TOPICS: [&str; 3] = ["a", "b", "c"];
-const STRINGS: [&str; 7] = ["a", "ab", "abc", "b", "B", "ä", "10.1.2.3"];
+const STRINGS: [&str; 10] = [
+    "a",
+    "ab",
+    "abc",
+    "b",
+    "B",
+    "ä",
+    "10.1.2.3",
+    "10.1.2.30",
+    "10.10.2.3",
+    "010.1.2.3",
+];
 
 fn numbers() -> Vec<Value> {
     vec![
@@ -291,6 +307,11 @@ fn arb_condition() -> impl Strategy<Value = Value> {
             json!({"suffix": "b"}),
             json!({"wildcard": "a*c"}),
             json!({"cidr": "10.0.0.0/8"}),
+            json!({"cidr": "10.1.0.0/16"}),
+            json!({"cidr": "10.1.2.3/32"}),
+            json!({"cidr": "10.0.0.0/12"}),
+            json!({"cidr": "0.0.0.0/4"}),
+            json!({"cidr": "2001:db8::/32"}),
             json!({"prefix": {"equals-ignore-case": "A"}}),
         ]),
     ]

@@ -2,9 +2,10 @@
 //! [`crate::matcher`]).
 //!
 //! Every field of a [`Node`] must match, so each field's leaf is a necessary condition of the
-//! node. A leaf made only of exact values, `prefix`, `suffix` and `numeric` conditions holds
-//! only if some scalar at the field's path equals one of the values, starts with one of the
-//! prefixes, ends with one of the suffixes or lies in one of the ranges (see `eval.rs`: leaf
+//! node. A leaf made only of exact values, `prefix`, `suffix`, `numeric` and IPv4 `cidr`
+//! (of 8 bits or more) conditions holds only if some scalar at the field's path equals one of
+//! the values, starts with one of the prefixes (a network's leading octets, for `cidr`), ends
+//! with one of the suffixes or lies in one of the ranges (see `eval.rs`: leaf
 //! conditions look through arrays, nested objects are found looking through arrays too, and a
 //! missing object fails any field with such a leaf). The conditions of a single nested object
 //! are necessary too. A `$or` group, a field with several alternative objects, or a pattern
@@ -137,6 +138,7 @@ fn cond_test(cond: &Cond) -> Option<AnchorTest> {
         Cond::Prefix(prefix) => Some(AnchorTest::Prefix(prefix.clone())),
         Cond::Suffix(suffix) => Some(AnchorTest::Suffix(suffix.clone())),
         Cond::Numeric(range) => Some(AnchorTest::Range(range_of(range))),
+        Cond::Cidr(cidr) => cidr.text_prefix().map(AnchorTest::Prefix),
         _ => None,
     }
 }

@@ -155,6 +155,26 @@ impl Cidr {
 
     /// Whether the event string is an IP address of the same family inside
     /// the network.
+    /// The text every matching address starts with, for an IPv4 network of 8 bits or more:
+    /// its whole leading octets, each followed by a dot (`10.1.` for `10.1.0.0/16`; the whole
+    /// address for a /32). [`Cidr::matches`] takes only dotted-decimal text without leading
+    /// zeros, so that text is the only way to write those octets.
+    pub(crate) fn text_prefix(&self) -> Option<String> {
+        let Cidr::V4 { network, mask } = *self else {
+            return None;
+        };
+        let octets = (mask.count_ones() / 8) as usize;
+        if octets == 0 {
+            return None;
+        }
+        let bytes = network.to_be_bytes();
+        let mut text: Vec<String> = bytes[..octets].iter().map(u8::to_string).collect();
+        if octets < 4 {
+            text.push(String::new()); // the trailing dot
+        }
+        Some(text.join("."))
+    }
+
     pub(crate) fn matches(&self, text: &str) -> bool {
         match (self, text.parse::<IpAddr>()) {
             (Cidr::V4 { network, mask }, Ok(IpAddr::V4(a))) => u32::from(a) & mask == *network,

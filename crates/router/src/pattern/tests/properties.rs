@@ -255,4 +255,53 @@ proptest! {
         let expected = bits == 0 || address >> shift == network >> shift;
         prop_assert_eq!(cidr.matches(&std::net::Ipv4Addr::from(address).to_string()), expected);
     }
+
+    /// Every text a network matches starts with its text prefix (the index's anchor), however
+    /// the address is written.
+    #[test]
+    fn ipv4_cidr_matches_only_texts_with_its_prefix(
+        network in any::<u32>(),
+        bits in 0u32..=32,
+        octets in prop::collection::vec(
+            prop_oneof![4 => (0u32..256).prop_map(|o| o.to_string()), 1 => "0[0-9]{1,2}|[0-9]{4}| 1|"],
+            1..6,
+        ),
+    ) {
+        let shift = 32 - bits;
+        let network = if bits == 0 { 0 } else { network >> shift << shift };
+        let cidr = Cidr::parse(&format!("{}/{bits}", std::net::Ipv4Addr::from(network))).unwrap();
+        let prefix = cidr.text_prefix();
+        prop_assert_eq!(prefix.is_some(), bits >= 8);
+        // Half the time, the network's own octets, so that matches are common.
+        let text = if octets.len() % 2 == 0 {
+            let own = std::net::Ipv4Addr::from(network).to_string();
+            let mut parts: Vec<String> = own.split('.').map(str::to_owned).collect();
+            parts[3] = octets[0].clone();
+            parts.join(".")
+        } else {
+            octets.join(".")
+        };
+        if let Some(prefix) = prefix
+            && cidr.matches(&text)
+        {
+            prop_assert!(text.starts_with(&prefix), "{text} / {prefix}");
+        }
+    }
+
+    #[test]
+    fn ipv6_networks_have_no_text_prefix(bits in 0u32..=128) {
+        let cidr = Cidr::parse(&format!("::/{bits}")).unwrap();
+        prop_assert_eq!(cidr.text_prefix(), None);
+    }
+}
+
+#[test]
+fn ipv4_text_prefixes_are_the_whole_leading_octets() {
+    let prefix = |net: &str| Cidr::parse(net).unwrap().text_prefix();
+    assert_eq!(prefix("10.0.0.0/8").as_deref(), Some("10."));
+    assert_eq!(prefix("10.1.0.0/16").as_deref(), Some("10.1."));
+    assert_eq!(prefix("10.0.0.0/12").as_deref(), Some("10."));
+    assert_eq!(prefix("192.168.7.0/24").as_deref(), Some("192.168.7."));
+    assert_eq!(prefix("10.1.2.3/32").as_deref(), Some("10.1.2.3"));
+    assert_eq!(prefix("0.0.0.0/4"), None);
 }
