@@ -91,7 +91,7 @@ impl<'a> Doc<'a> {
             let map = doc.member(root, "headers", Item::Object(EMPTY));
             for (name, bytes) in headers {
                 if read.member(name).is_some() {
-                    let value = bytes.map_or(Item::Null, |b| Item::Str(String::from_utf8_lossy(b)));
+                    let value = bytes.map_or(Item::Null, |b| Item::Str(lossy(b)));
                     doc.header(map, name, value);
                 }
             }
@@ -196,6 +196,15 @@ impl<'a> Doc<'a> {
             }
         };
         self.append(parent, child);
+    }
+}
+
+/// Header bytes as text, invalid UTF-8 replaced by U+FFFD (as the record view does); borrowed
+/// when valid, which is cheaper to check than `from_utf8_lossy`'s chunk-by-chunk walk.
+fn lossy(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
     }
 }
 
