@@ -553,8 +553,8 @@ impl Engine {
     }
 }
 
-/// Pauses partitions (already-fetched records of theirs that librdkafka still holds are dropped
-/// by it and fetched again on resume).
+/// Pauses partitions. Records of theirs already fetched may still arrive, and are fetched again
+/// on resume; `handle` skips offsets it already tracks.
 fn pause<'a>(
     consumer: &StreamConsumer<EngineContext>,
     partitions: impl IntoIterator<Item = ((&'a Arc<str>, i32), &'a mut PartitionState)>,
@@ -607,8 +607,9 @@ fn fetched(
     let topic = match topic_names.iter().find(|t| ***t == *msg.topic()) {
         Some(t) => t.clone(),
         None => {
-            topic_names.push(Arc::from(msg.topic()));
-            topic_names[topic_names.len() - 1].clone()
+            let t: Arc<str> = Arc::from(msg.topic());
+            topic_names.push(t.clone());
+            t
         }
     };
     Fetched {

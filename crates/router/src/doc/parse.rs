@@ -82,9 +82,9 @@ impl<'a> Parser<'_, 'a> {
             b'{' => return self.object(need, name),
             b'[' => return self.array(need, name),
             b'"' => Item::Str(self.string()?),
-            b't' => self.literal("true", Item::Bool(true))?,
-            b'f' => self.literal("false", Item::Bool(false))?,
-            b'n' => self.literal("null", Item::Null)?,
+            b't' => self.word("true").map(|()| Item::Bool(true))?,
+            b'f' => self.word("false").map(|()| Item::Bool(false))?,
+            b'n' => self.word("null").map(|()| Item::Null)?,
             b'-' | b'0'..=b'9' => Item::Number(self.number()?),
             _ => return Err(NotJson),
         };
@@ -100,12 +100,41 @@ impl<'a> Parser<'_, 'a> {
         Ok(())
     }
 
+    /// Past the closing bracket of the container being built.
+    fn leave(&mut self) {
+        self.at += 1;
+        self.depth -= 1;
+    }
+
+    /// At the start of a container's contents: takes `close` when the container is empty.
+    fn empty(&mut self, close: u8) -> bool {
+        let empty = self.peek() == Some(close);
+        if empty {
+            self.leave();
+        }
+        empty
+    }
+
+    /// After a member or element: true at `,` (another follows), false at `close` (taken: the
+    /// container ends).
+    fn another(&mut self, close: u8) -> Parsed<bool> {
+        match self.peek() {
+            Some(b',') => {
+                self.at += 1;
+                Ok(true)
+            }
+            Some(b) if b == close => {
+                self.leave();
+                Ok(false)
+            }
+            _ => Err(NotJson),
+        }
+    }
+
     fn object(&mut self, need: &'a Need, name: Cow<'a, str>) -> Parsed<u32> {
         self.enter()?;
         let node = self.doc.push(name, Item::Object(EMPTY));
-        if self.peek() == Some(b'}') {
-            self.at += 1;
-            self.depth -= 1;
+        if self.empty(b'}') {
             return Ok(node);
         }
         // Which read members were seen (the first 64 by index): a member seen once needs no
@@ -140,45 +169,34 @@ impl<'a> Parser<'_, 'a> {
                     }
                 }
             }
-            match self.peek() {
-                Some(b',') => self.at += 1,
-                Some(b'}') => break,
-                _ => return Err(NotJson),
+            if !self.another(b'}')? {
+                return Ok(node);
             }
         }
-        self.at += 1;
-        self.depth -= 1;
-        Ok(node)
     }
 
     fn array(&mut self, need: &'a Need, name: Cow<'a, str>) -> Parsed<u32> {
         self.enter()?;
         let node = self.doc.push(name, Item::Array(EMPTY));
-        if self.peek() == Some(b']') {
-            self.at += 1;
-            self.depth -= 1;
+        if self.empty(b']') {
             return Ok(node);
         }
         loop {
             // Arrays are looked through: each element is read as the array is.
             let child = self.value(need, "".into())?;
             self.doc.append(node, child);
-            match self.peek() {
-                Some(b',') => self.at += 1,
-                Some(b']') => break,
-                _ => return Err(NotJson),
+            if !self.another(b']')? {
+                return Ok(node);
             }
         }
-        self.at += 1;
-        self.depth -= 1;
-        Ok(node)
     }
 
-    fn literal(&mut self, word: &str, item: Item<'a>) -> Parsed<Item<'a>> {
+    /// Takes `true`, `false` or `null`.
+    fn word(&mut self, word: &str) -> Parsed<()> {
         let here = self.text.as_bytes().get(self.at..self.at + word.len());
         if here.is_some_and(|here| here.iter().zip(word.bytes()).all(|(a, b)| *a == b)) {
             self.at += word.len();
-            Ok(item)
+            Ok(())
         } else {
             Err(NotJson)
         }
@@ -321,15 +339,9 @@ impl<'a> Parser<'_, 'a> {
                 b'"' => {
                     self.skip_string()?;
                 }
-                b't' => {
-                    self.literal("true", Item::Null)?;
-                }
-                b'f' => {
-                    self.literal("false", Item::Null)?;
-                }
-                b'n' => {
-                    self.literal("null", Item::Null)?;
-                }
+                b't' => self.word("true")?,
+                b'f' => self.word("false")?,
+                b'n' => self.word("null")?,
                 b'-' | b'0'..=b'9' => {
                     self.skip_number()?;
                 }
