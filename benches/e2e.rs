@@ -157,9 +157,9 @@ fn config(kafka: &Tansu) -> EngineConfig {
         .kafka_property("heartbeat.interval.ms", "500")
 }
 
-/// CPU time this process has used (user + system), from `/proc/self/stat`.
-fn cpu_time() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+/// CPU time a process (`self` or a pid) has used (user + system), from `/proc/<pid>/stat`.
+fn cpu_time_of(pid: &str) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // Fields after the command name (which is in parentheses): utime and stime are 12th and 13th.
     let fields: Vec<&str> = stat
         .rsplit_once(')')
@@ -170,6 +170,11 @@ fn cpu_time() -> Duration {
         .get(11..13)
         .map_or(0, |f| f.iter().filter_map(|t| t.parse::<u64>().ok()).sum());
     Duration::from_millis(ticks * 10) // USER_HZ is 100 on Linux
+}
+
+/// CPU time this process and the broker have used.
+fn cpu_times(broker: &str) -> (Duration, Duration) {
+    (cpu_time_of("self"), cpu_time_of(broker))
 }
 
 /// Rounds of the ceiling and the no-op run.
@@ -285,20 +290,31 @@ async fn main() {
     let noop = phase("noop");
     let (mut ceilings, mut noops) = (Vec::new(), Vec::new());
     let (mut raw_cpu, mut noop_cpu) = (Vec::new(), Vec::new());
-    // CPU per record, in µs, of what ran in this process between two readings.
-    let per_record = |since: Duration| (cpu_time() - since).as_secs_f64() * 1e6 / n as f64;
+    let (mut raw_broker, mut noop_broker) = (Vec::new(), Vec::new());
+    let broker = kafka.pid().to_string();
+    // CPU per record, in µs, of what ran in this process and in the broker between two readings.
+    let per_record = |since: (Duration, Duration)| {
+        let (us, them) = cpu_times(&broker);
+        let us_per = |d: Duration| d.as_secs_f64() * 1e6 / n as f64;
+        (us_per(us - since.0), us_per(them - since.1))
+    };
     for _ in 0..if noop { ROUNDS } else { 1 } {
-        let cpu = cpu_time();
+        let cpu = cpu_times(&broker);
         ceilings.push(raw_consume(&kafka, &topic, n));
-        raw_cpu.push(per_record(cpu));
+        let (us, them) = per_record(cpu);
+        raw_cpu.push(us);
+        raw_broker.push(them);
         if noop {
-            let cpu = cpu_time();
+            let cpu = cpu_times(&broker);
             noops.push(noop_run(&kafka, &table, expected, n).await);
-            noop_cpu.push(per_record(cpu));
+            let (us, them) = per_record(cpu);
+            noop_cpu.push(us);
+            noop_broker.push(them);
         }
         eprintln!(
-            "e2e: raw consume {ceilings:.0?} records/s, {raw_cpu:.2?} µs CPU/record; \
-             no-op {noops:.0?} records/s, {noop_cpu:.2?} µs CPU/record"
+            "e2e: raw consume {ceilings:.0?} records/s, {raw_cpu:.2?} µs CPU/record (broker \
+             {raw_broker:.2?}); no-op {noops:.0?} records/s, {noop_cpu:.2?} µs CPU/record \
+             (broker {noop_broker:.2?})"
         );
     }
     let ceiling = median(ceilings);

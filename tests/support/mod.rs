@@ -126,6 +126,12 @@ impl Tansu {
         }
     }
 
+    /// The broker's process id (the benchmarks read its CPU time).
+    #[allow(dead_code)] // used by benches only
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn client_config(&self) -> ClientConfig {
         let mut c = ClientConfig::new();
         c.set("bootstrap.servers", &self.bootstrap);

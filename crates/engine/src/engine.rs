@@ -1,7 +1,7 @@
 //! The consumer loop: one consumer group, one [`PartitionState`] per assigned partition,
 //! offsets committed from each partition's watermark.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex};
@@ -41,7 +41,7 @@ pub enum EngineError {
 }
 
 type PartitionKey = (Arc<str>, i32);
-type Partitions = Arc<Mutex<HashMap<PartitionKey, PartitionState>>>;
+type Partitions = Arc<Mutex<FxHashMap<PartitionKey, PartitionState>>>;
 type Revocations = Arc<RevocationLog>;
 
 /// When partitions were revoked: a record fetched before its partition was revoked is not
@@ -51,7 +51,7 @@ struct RevocationLog {
     /// Revocations so far; a record remembers the value when it was fetched.
     epoch: AtomicU64,
     /// The epoch each partition was last revoked in.
-    revoked_in: Mutex<HashMap<PartitionKey, u64>>,
+    revoked_in: Mutex<FxHashMap<PartitionKey, u64>>,
 }
 
 /// Records are matched in batches of up to this many, off the consumer task.
@@ -69,7 +69,7 @@ struct Fetched {
 impl Fetched {
     /// Was its partition revoked after it was fetched? Then it is not ours to track: it is
     /// uncommitted, and whoever owns the partition now reads it again.
-    fn revoked_since(&self, revoked_in: &HashMap<PartitionKey, u64>) -> bool {
+    fn revoked_since(&self, revoked_in: &FxHashMap<PartitionKey, u64>) -> bool {
         let key = (self.record.topic.clone(), self.record.partition);
         revoked_in
             .get(&key)
@@ -287,7 +287,7 @@ impl Engine {
         if topics.is_empty() {
             return Err(EngineError::NoTopics);
         }
-        let partitions: Partitions = Arc::new(Mutex::new(HashMap::new()));
+        let partitions: Partitions = Arc::default();
         let revocations: Revocations = Arc::default();
         // The DLQ producer shares the connection and security settings, not consumer-only ones
         // (librdkafka would warn about each).
@@ -427,15 +427,15 @@ impl Engine {
     fn handle(
         &self,
         consumer: &StreamConsumer<EngineContext>,
-        map: &mut HashMap<PartitionKey, PartitionState>,
+        map: &mut FxHashMap<PartitionKey, PartitionState>,
         env: &Arc<LaneEnv>,
         metrics: &ConsumerMetrics,
         fetched: Fetched,
         targets: &mut Vec<TargetId>,
     ) {
         let Fetched { record, routes, .. } = fetched;
-        let (topic, partition) = (record.topic.clone(), record.partition);
-        metrics.consumed(&topic);
+        let partition = record.partition;
+        metrics.consumed(&record.topic);
         for &route in &routes {
             metrics.matched(route);
         }
@@ -447,7 +447,7 @@ impl Engine {
         );
         let buffered = &self.stats.buffered;
         let state = map
-            .entry((topic.clone(), partition))
+            .entry((record.topic.clone(), partition))
             .or_insert_with(|| PartitionState::new(partition, buffered.clone()));
         let over_cap = {
             let mut progress = state.shared.progress();
@@ -466,6 +466,8 @@ impl Engine {
         };
         let over_total =
             buffered.load(AtomicOrdering::Relaxed) >= self.config.max_buffered_bytes_total.get();
+        // Only a partition about to be paused needs its topic after the record moved on.
+        let pausing = (over_cap && !state.paused).then(|| record.topic.clone());
         if !targets.is_empty() {
             let record = Arc::new(record);
             for &id in targets.iter() {
@@ -479,7 +481,7 @@ impl Engine {
                     .push(record.clone());
             }
         }
-        if over_cap && !state.paused {
+        if let Some(topic) = pausing {
             pause(consumer, [((&topic, partition), state)]);
         } else if over_total {
             // Every partition stops fetching; the consumer keeps polling (group membership,

@@ -1,6 +1,6 @@
 //! State of one assigned partition: its progress, its lanes, and the token that gives it up.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -71,7 +71,7 @@ impl Drop for PartitionShared {
 /// Consumer-side state of an assigned partition.
 pub(crate) struct PartitionState {
     pub shared: Arc<PartitionShared>,
-    pub lanes: HashMap<TargetId, Lane>,
+    pub lanes: FxHashMap<TargetId, Lane>,
     pub tasks: JoinSet<()>,
     pub paused: bool,
     pub last_committed: Option<i64>,
@@ -86,7 +86,7 @@ impl PartitionState {
                 cancel: CancellationToken::new(),
                 buffered,
             }),
-            lanes: HashMap::new(),
+            lanes: FxHashMap::default(),
             tasks: JoinSet::new(),
             paused: false,
             last_committed: None,

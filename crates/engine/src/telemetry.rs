@@ -17,7 +17,7 @@
 
 use std::time::Duration;
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use fanout_router::{RouteId, RouteTable};
 use metrics::{Counter, Histogram, counter, gauge, histogram};
@@ -55,7 +55,7 @@ impl TargetMetrics {
 
 /// Hot-path counters of the consumer loop, registered once.
 pub(crate) struct ConsumerMetrics {
-    consumed: HashMap<String, Counter>,
+    consumed: FxHashMap<String, Counter>,
     matched: Vec<Counter>,
 }
 

@@ -20,8 +20,83 @@ pub(crate) enum Need {
     /// The whole subtree.
     All,
     /// Only these members (of an object; of each object in an array).
-    Fields(Vec<(String, Need)>),
+    Fields(Fields),
 }
+
+/// The members read of an object, with a table that finds one by name in one probe.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Fields {
+    list: Vec<Field>,
+    /// A perfect hash of the names' words and lengths into 256 slots (see [`Fields::slot`]):
+    /// `slots[h]` is the field's index + 1, 0 where none. `None` when no multiplier tried
+    /// separates every name (then names are compared in turn).
+    table: Option<(u64, Box<[u8; 256]>)>,
+}
+
+impl std::ops::Deref for Fields {
+    type Target = [Field];
+
+    fn deref(&self) -> &[Field] {
+        &self.list
+    }
+}
+
+impl Fields {
+    fn slot(multiplier: u64, word: u64, len: usize) -> usize {
+        ((word ^ (len as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)).wrapping_mul(multiplier) >> 56)
+            as usize
+    }
+
+    fn push(&mut self, field: Field) {
+        self.list.push(field);
+        self.table = self.perfect_hash();
+    }
+
+    /// Tries a fixed series of odd multipliers for one under which no two names share a slot.
+    fn perfect_hash(&self) -> Option<(u64, Box<[u8; 256]>)> {
+        if self.list.len() > 32 {
+            return None;
+        }
+        let mut multiplier = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..256 {
+            let mut slots = Box::new([0u8; 256]);
+            let fits = self.list.iter().enumerate().all(|(i, f)| {
+                let slot = &mut slots[Fields::slot(multiplier, f.word, f.name.len())];
+                let free = *slot == 0;
+                *slot = i as u8 + 1;
+                free
+            });
+            if fits {
+                return Some((multiplier, slots));
+            }
+            multiplier = multiplier
+                .wrapping_mul(0x5851_f42d_4c95_7f2d)
+                .wrapping_add(2)
+                | 1;
+        }
+        None
+    }
+}
+
+/// A member that is read, and what is read of it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Field {
+    pub(crate) name: String,
+    pub(crate) read: Need,
+    /// The name's first eight bytes (zero-padded): see [`Need::field`].
+    word: u64,
+}
+
+/// The first eight bytes of `name` (zero-padded), little-endian: a name compares with a field's
+/// in one or two steps.
+pub(crate) fn name_word(name: &[u8]) -> u64 {
+    let mut word = [0u8; 8];
+    let head = &name[..name.len().min(8)];
+    word[..head.len()].copy_from_slice(head);
+    u64::from_le_bytes(word)
+}
+
+use crate::json::NO_KEY;
 
 static ALL: Need = Need::All;
 
@@ -34,7 +109,7 @@ impl Default for Need {
 impl Need {
     /// Nothing is read yet.
     pub fn nothing() -> Need {
-        Need::Fields(Vec::new())
+        Need::Fields(Fields::default())
     }
 
     /// Also reads the whole subtree at `path`.
@@ -46,21 +121,58 @@ impl Need {
             *self = Need::All;
             return;
         };
-        let at = match children.iter().position(|(name, _)| name == head) {
+        let at = match children.iter().position(|f| f.name == *head) {
             Some(at) => at,
             None => {
-                children.push((head.clone(), Need::nothing()));
+                children.push(Field {
+                    name: head.clone(),
+                    read: Need::nothing(),
+                    word: name_word(head.as_bytes()),
+                });
                 children.len() - 1
             }
         };
-        children[at].1.add(rest);
+        children.list[at].read.add(rest);
+    }
+
+    /// The index of the field called `name` (whose [`name_word`] is `word`), when this reads
+    /// fields and that is one.
+    #[inline]
+    pub(crate) fn field(&self, name: &[u8], word: u64) -> Option<usize> {
+        let Need::Fields(fields) = self else {
+            return None;
+        };
+        let is = |f: &Field| {
+            f.word == word
+                && f.name.len() == name.len()
+                && (name.len() <= 8 || f.name.as_bytes()[8..] == name[8..])
+        };
+        match &fields.table {
+            Some((multiplier, slots)) => {
+                let at = usize::from(slots[Fields::slot(*multiplier, word, name.len())]);
+                let i = at.checked_sub(1)?;
+                is(&fields.list[i]).then_some(i)
+            }
+            None => fields.iter().position(is),
+        }
+    }
+
+    /// What is read of member `name` and its [`crate::json::Json::key`] (its field index, or
+    /// [`NO_KEY`] when the whole of this is read); `None` when nothing is.
+    pub(crate) fn find(&self, name: &str) -> Option<(u32, &Need)> {
+        match self {
+            Need::All => Some((NO_KEY, &ALL)),
+            Need::Fields(fields) => self
+                .field(name.as_bytes(), name_word(name.as_bytes()))
+                .map(|i| (i as u32, &fields[i].read)),
+        }
     }
 
     /// What is read of member `name`; `None` when nothing is.
     pub fn member(&self, name: &str) -> Option<&Need> {
         match self {
             Need::All => Some(&ALL),
-            Need::Fields(children) => children.iter().find(|(n, _)| n == name).map(|(_, c)| c),
+            Need::Fields(children) => children.iter().find(|f| f.name == name).map(|f| &f.read),
         }
     }
 }
@@ -79,5 +191,50 @@ mod tests {
         n.add(&[]);
         assert_eq!(n, Need::All);
         assert_eq!(n.member("anything"), Some(&Need::All));
+    }
+
+    /// Finds `name` as the parser does.
+    fn field(need: &Need, name: &str) -> Option<usize> {
+        need.field(name.as_bytes(), name_word(name.as_bytes()))
+    }
+
+    #[test]
+    fn fields_are_found_by_name_with_and_without_the_hash_table() {
+        // Names sharing their first eight bytes, names of every length up to 20, the empty
+        // name; then past 32 fields, where names are compared in turn.
+        let mut names: Vec<String> = vec![
+            "customer_id".into(),
+            "customer_name".into(),
+            "customer".into(),
+            "".into(),
+        ];
+        names.extend((1..=20).map(|len| "abcdefghijklmnopqrstu"[..len].to_string()));
+        names.extend((0..20).map(|i| format!("field_{i}")));
+        let mut need = Need::nothing();
+        for (count, name) in names.iter().enumerate() {
+            need.add(std::slice::from_ref(name));
+            let Need::Fields(fields) = &need else {
+                panic!("reads fields");
+            };
+            assert_eq!(fields.table.is_some(), count < 32, "{count} fields");
+            for (i, known) in names[..=count].iter().enumerate() {
+                assert_eq!(
+                    field(&need, known),
+                    Some(i),
+                    "{known:?} among {}",
+                    count + 1
+                );
+            }
+            for other in [
+                "customer_",
+                "customer_idx",
+                "abcdefghijklmnopqrstuv",
+                "field_20",
+                "x",
+            ] {
+                assert_eq!(field(&need, other), None, "{other:?}");
+            }
+        }
+        assert_eq!(field(&Need::All, "a"), None);
     }
 }

@@ -68,36 +68,40 @@ impl<'a> Doc<'a> {
         need: &'a Need,
     ) -> Doc<'a> {
         let mut doc = Doc {
-            slots: Vec::with_capacity(32),
+            slots: spare_slots(),
         };
         let root = doc.push("".into(), Item::Object(EMPTY));
-        doc.member(root, "topic", Item::Str(parts.topic.into()));
-        if need.member("partition").is_some() {
-            doc.member(root, "partition", Item::Number(parts.partition.into()));
+        // Members carry their field index in `need` (the index finds its paths by it).
+        let topic = doc.member(root, "topic", Item::Str(parts.topic.into()));
+        if let Some((key, _)) = need.find("topic") {
+            doc.slots[topic as usize].key = key;
         }
-        if need.member("offset").is_some() {
-            doc.member(root, "offset", Item::Number(parts.offset.into()));
+        let numbers = [
+            ("partition", Some(i64::from(parts.partition))),
+            ("offset", Some(parts.offset)),
+            ("timestamp", parts.timestamp),
+        ];
+        for (name, number) in numbers {
+            if let (Some(n), Some((key, _))) = (number, need.find(name)) {
+                let child = doc.member(root, name, Item::Number(n.into()));
+                doc.slots[child as usize].key = key;
+            }
         }
-        if let Some(ts) = parts
-            .timestamp
-            .filter(|_| need.member("timestamp").is_some())
-        {
-            doc.member(root, "timestamp", Item::Number(ts.into()));
+        if let (Some(bytes), Some((key, read))) = (parts.key, need.find("key")) {
+            doc.payload(root, "key", bytes, read, key);
         }
-        if let (Some(bytes), Some(read)) = (parts.key, need.member("key")) {
-            doc.payload(root, "key", bytes, read);
-        }
-        if let Some(read) = need.member("headers") {
+        if let Some((key, read)) = need.find("headers") {
             let map = doc.member(root, "headers", Item::Object(EMPTY));
+            doc.slots[map as usize].key = key;
             for (name, bytes) in headers {
-                if read.member(name).is_some() {
+                if let Some((key, _)) = read.find(name) {
                     let value = bytes.map_or(Item::Null, |b| Item::Str(lossy(b)));
-                    doc.header(map, name, value);
+                    doc.header(map, name, value, key);
                 }
             }
         }
-        if let (Some(bytes), Some(read)) = (parts.value, need.member("value")) {
-            doc.payload(root, "value", bytes, read);
+        if let (Some(bytes), Some((key, read))) = (parts.value, need.find("value")) {
+            doc.payload(root, "value", bytes, read, key);
         }
         doc
     }
@@ -164,9 +168,10 @@ impl<'a> Doc<'a> {
     }
 
     /// Adds a header to the headers object: a name seen before becomes an array of its values.
-    fn header(&mut self, map: u32, name: &'a str, value: Item<'a>) {
+    fn header(&mut self, map: u32, name: &'a str, value: Item<'a>, key: u32) {
         let Some(existing) = self.find(map, name) else {
             let child = self.push(name.into(), value);
+            self.slots[child as usize].key = key;
             return self.append(map, child);
         };
         // Header values are strings or null, so an array is a list of repeats.
@@ -182,9 +187,16 @@ impl<'a> Doc<'a> {
 
     /// Adds key or value bytes as member `name` of `parent`: JSON if they are JSON (only what
     /// `need` reads), else a UTF-8 string; nothing when they are neither.
-    fn payload(&mut self, parent: u32, name: &'static str, bytes: &'a [u8], need: &'a Need) {
+    fn payload(
+        &mut self,
+        parent: u32,
+        name: &'static str,
+        bytes: &'a [u8],
+        need: &'a Need,
+        key: u32,
+    ) {
         // JSON text that is not UTF-8 is not JSON.
-        let Ok(text) = std::str::from_utf8(bytes) else {
+        let Ok(text) = simdutf8::basic::from_utf8(bytes) else {
             return;
         };
         let mark = self.slots.len();
@@ -195,14 +207,39 @@ impl<'a> Doc<'a> {
                 self.push(name.into(), Item::Str(text.into()))
             }
         };
+        self.slots[child as usize].key = key;
         self.append(parent, child);
+    }
+}
+
+thread_local! {
+    /// The node vector of the last dropped [`Doc`] on this thread, emptied, for the next one.
+    static SPARE: std::cell::Cell<Vec<Slot<'static>>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// An empty node vector, reusing a dropped document's allocation when this thread has one.
+fn spare_slots<'a>() -> Vec<Slot<'a>> {
+    let spare = SPARE.take();
+    if spare.capacity() == 0 {
+        return Vec::with_capacity(32);
+    }
+    // Empty, so no element is converted: collecting into the same layout keeps the allocation.
+    spare.into_iter().map(|_| unreachable!("empty")).collect()
+}
+
+impl Drop for Doc<'_> {
+    fn drop(&mut self) {
+        let mut slots = std::mem::take(&mut self.slots);
+        slots.clear();
+        let slots: Vec<Slot<'static>> = slots.into_iter().map(|_| unreachable!("empty")).collect();
+        SPARE.set(slots);
     }
 }
 
 /// Header bytes as text, invalid UTF-8 replaced by U+FFFD (as the record view does); borrowed
 /// when valid, which is cheaper to check than `from_utf8_lossy`'s chunk-by-chunk walk.
 fn lossy(bytes: &[u8]) -> Cow<'_, str> {
-    match std::str::from_utf8(bytes) {
+    match simdutf8::basic::from_utf8(bytes) {
         Ok(text) => Cow::Borrowed(text),
         Err(_) => String::from_utf8_lossy(bytes),
     }

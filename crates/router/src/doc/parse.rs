@@ -14,8 +14,7 @@ use std::borrow::Cow;
 use serde_json::Number;
 
 use super::{Doc, EMPTY, Item};
-use crate::json::same_name;
-use crate::projection::Need;
+use crate::projection::{Need, name_word};
 
 /// The text is not JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,19 +143,32 @@ impl<'a> Parser<'_, 'a> {
             if self.peek() != Some(b'"') {
                 return Err(NotJson);
             }
-            let key = self.string()?;
+            let start = self.at;
+            let escaped = self.skip_string()?;
+            let end = self.at;
             self.expect(b':')?;
             match need {
                 Need::All => {
+                    let key = self.decoded(start, end, escaped)?;
                     let child = self.value(need, key)?;
                     self.doc.set_member(node, child);
                 }
-                Need::Fields(children) => {
-                    match children.iter().position(|(n, _)| same_name(n, &key)) {
+                Need::Fields(fields) => {
+                    let field = if escaped {
+                        let key = self.decoded(start, end, escaped)?;
+                        need.field(key.as_bytes(), name_word(key.as_bytes()))
+                    } else {
+                        let (first, last) = (start + 1, end - 1);
+                        need.field(
+                            &self.text.as_bytes()[first..last],
+                            self.name_word_at(first, last),
+                        )
+                    };
+                    match field {
                         None => self.skip()?,
                         Some(i) => {
-                            let (name, read) = &children[i];
-                            let child = self.value(read, name.as_str().into())?;
+                            let field = &fields[i];
+                            let child = self.value(&field.read, field.name.as_str().into())?;
                             self.doc.slots[child as usize].key = i as u32;
                             let bit = 1u64.checked_shl(i as u32).unwrap_or(0);
                             if bit != 0 && seen & bit == 0 {
@@ -207,13 +219,36 @@ impl<'a> Parser<'_, 'a> {
     fn string(&mut self) -> Parsed<Cow<'a, str>> {
         let start = self.at;
         let escaped = self.skip_string()?;
-        let token = &self.text[start..self.at];
+        self.decoded(start, self.at, escaped)
+    }
+
+    /// The string whose token (quotes included) is `text[start..end]`.
+    fn decoded(&self, start: usize, end: usize, escaped: bool) -> Parsed<Cow<'a, str>> {
+        let token = &self.text[start..end];
         if escaped {
             serde_json::from_str::<String>(token)
                 .map(Cow::Owned)
                 .map_err(|_| NotJson)
         } else {
             Ok(Cow::Borrowed(&token[1..token.len() - 1]))
+        }
+    }
+
+    /// [`name_word`] of `text[first..last]`, read as one word when the text goes on for eight
+    /// bytes (as it does after all but the last member names of a record).
+    fn name_word_at(&self, first: usize, last: usize) -> u64 {
+        let bytes = self.text.as_bytes();
+        let len = last - first;
+        match bytes.get(first..first + 8) {
+            Some(eight) => {
+                let word = u64::from_le_bytes(eight.try_into().expect("eight bytes"));
+                if len >= 8 {
+                    word
+                } else {
+                    word & ((1u64 << (8 * len)) - 1)
+                }
+            }
+            None => name_word(&bytes[first..last]),
         }
     }
 
@@ -390,9 +425,29 @@ fn digits(bytes: &[u8]) -> usize {
 }
 
 /// How many bytes at the start of `bytes` can be inside a string as they are: not `"`, `\` or
-/// a control character. Eight bytes at a time; the end of `bytes` counts as a control
-/// character.
+/// a control character; the end of `bytes` counts as a control character. Most strings end
+/// within 16 bytes, which are read a word at a time; past those, `memchr` finds the next quote
+/// or backslash and a loop without exits (which the compiler vectorizes) checks the bytes
+/// before it for control characters.
 fn plain_run(bytes: &[u8]) -> usize {
+    const HEAD: usize = 16;
+    let Some(rest) = bytes.get(HEAD..).filter(|rest| !rest.is_empty()) else {
+        return word_run(bytes);
+    };
+    let head = word_run(&bytes[..HEAD]);
+    if head < HEAD {
+        return head;
+    }
+    let end = memchr::memchr2(b'"', b'\\', rest).unwrap_or(rest.len());
+    let run = &rest[..end];
+    if run.iter().fold(false, |control, &b| control | (b < 0x20)) {
+        return HEAD + run.iter().position(|&b| b < 0x20).unwrap_or(end);
+    }
+    HEAD + end
+}
+
+/// [`plain_run`] eight bytes at a time.
+fn word_run(bytes: &[u8]) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     // Flags the bytes that are zero; the lowest flag is exact (borrows only run upwards).
@@ -446,6 +501,47 @@ impl Brackets {
         self.bits >>= 1;
         if self.depth > 0 && self.depth.is_multiple_of(64) {
             self.bits = self.outer.pop().expect("outer brackets");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_run;
+    use proptest::prelude::*;
+
+    /// Byte by byte: the reference for [`plain_run`].
+    fn plain_run_naive(bytes: &[u8]) -> usize {
+        bytes
+            .iter()
+            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+            .unwrap_or(bytes.len())
+    }
+
+    #[test]
+    fn a_special_byte_is_found_at_every_position_of_long_and_short_runs() {
+        for len in 0..100 {
+            for special in [b'"', b'\\', 0x00, 0x1f] {
+                for at in 0..len {
+                    let mut bytes = vec![b'x'; len];
+                    bytes[at] = special;
+                    assert_eq!(plain_run(&bytes), at, "{special:#x} at {at} of {len}");
+                }
+            }
+            let plain = "é€x".repeat(len);
+            assert_eq!(plain_run(plain.as_bytes()), plain.len(), "{len}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn plain_run_agrees_with_a_byte_loop(
+            bytes in proptest::collection::vec(
+                prop_oneof![8 => 0x20u8..=0xff, 1 => Just(b'"'), 1 => Just(b'\\'), 1 => 0u8..0x20],
+                0..200,
+            )
+        ) {
+            prop_assert_eq!(plain_run(&bytes), plain_run_naive(&bytes));
         }
     }
 }

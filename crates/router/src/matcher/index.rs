@@ -4,14 +4,14 @@ use crate::json::{Json, NO_KEY, Scalar, Shape, same_name};
 use crate::projection::Need;
 
 use super::anchor::{Anchor, AnchorTest, Range, ValueKey, f64_key};
-use super::hash::FastMap;
+use super::hash::{FastMap, Lookup};
 use super::ranges::RangeIndex;
 
 /// Routes (`RouteId.0`) sharing one key.
 type Ids = Box<[u32]>;
 
 /// Prefixes (or suffixes) of one length, in bytes → routes.
-type PrefixMap = FastMap<Box<[u8]>, Ids>;
+type PrefixMap = Lookup<Box<[u8]>, Ids>;
 
 /// Children looked up by name instead of scanned once a trie node has more than this many.
 const SCAN_LIMIT: usize = 8;
@@ -42,8 +42,8 @@ struct TrieNode {
 /// Lookups for the anchors of one path.
 #[derive(Debug, Clone, Default)]
 struct PathIndex {
-    strings: FastMap<Box<str>, Ids>,
-    numbers: FastMap<u64, Ids>,
+    strings: Lookup<Box<str>, Ids>,
+    numbers: Lookup<u64, Ids>,
     /// `[false, true]`.
     bools: [Ids; 2],
     nulls: Ids,
@@ -123,7 +123,8 @@ impl TopicIndex {
             return; // parsed whole: members are found by name
         };
         let mut by_key = Vec::with_capacity(fields.len());
-        for (name, read) in fields {
+        for field in fields.iter() {
+            let (name, read) = (&field.name, &field.read);
             let child = self.nodes[at]
                 .children
                 .iter()
@@ -246,19 +247,18 @@ impl PathBuilder {
             ranges: RangeIndex::new(self.ranges),
             ..PathIndex::default()
         };
+        let (mut strings, mut numbers) = (Vec::new(), Vec::new());
         for (key, ids) in self.exact {
             let ids = ids_of(ids);
             match key {
-                ValueKey::Str(s) => {
-                    index.strings.insert(s.into(), ids);
-                }
-                ValueKey::Num(n) => {
-                    index.numbers.insert(n, ids);
-                }
+                ValueKey::Str(s) => strings.push((s.into(), ids)),
+                ValueKey::Num(n) => numbers.push((n, ids)),
                 ValueKey::Bool(b) => index.bools[usize::from(b)] = ids,
                 ValueKey::Null => index.nulls = ids,
             }
         }
+        index.strings = strings.into_iter().collect();
+        index.numbers = numbers.into_iter().collect();
         index.prefixes = by_length(self.prefixes);
         index.suffixes = by_length(self.suffixes);
         index
@@ -267,13 +267,16 @@ impl PathBuilder {
 
 /// Groups strings by length (in bytes): one map per length, shortest first.
 fn by_length(strings: FastMap<String, Vec<u32>>) -> Vec<(usize, PrefixMap)> {
-    let mut maps: FastMap<usize, PrefixMap> = FastMap::default();
+    let mut maps: FastMap<usize, Vec<_>> = FastMap::default();
     for (text, ids) in strings {
         maps.entry(text.len())
             .or_default()
-            .insert(text.into_bytes().into(), ids_of(ids));
+            .push((Box::<[u8]>::from(text.into_bytes()), ids_of(ids)));
     }
-    let mut maps: Vec<_> = maps.into_iter().collect();
+    let mut maps: Vec<_> = maps
+        .into_iter()
+        .map(|(len, entries)| (len, entries.into_iter().collect()))
+        .collect();
     maps.sort_by_key(|(len, _)| *len);
     maps
 }
