@@ -1,7 +1,6 @@
 //! The consumer loop: one consumer group, one [`PartitionState`] per assigned partition,
 //! offsets committed from each partition's watermark.
 
-use rustc_hash::FxHashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex};
@@ -18,6 +17,7 @@ use rdkafka::message::{BorrowedMessage, Headers, Message, Timestamp};
 use rdkafka::producer::FutureProducer;
 use rdkafka::statistics::Statistics;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use rustc_hash::FxHashMap;
 
 use crate::config::EngineConfig;
 use crate::dlq::DlqWriter;

@@ -1,10 +1,10 @@
 //! State of one assigned partition: its progress, its lanes, and the token that gives it up.
 
-use rustc_hash::FxHashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use fanout_router::TargetId;
+use rustc_hash::FxHashMap;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 

@@ -17,10 +17,9 @@
 
 use std::time::Duration;
 
-use rustc_hash::FxHashMap;
-
 use fanout_router::{RouteId, RouteTable};
 use metrics::{Counter, Histogram, counter, gauge, histogram};
+use rustc_hash::FxHashMap;
 
 use crate::target::Failure;
 

@@ -14,6 +14,8 @@
 //! syntax check of skipped members (ours, as serde_json's own) accepts: they are valid RFC 8259.
 //! Such a record is JSON in the filters' view when those parts lie in members no filter reads.
 
+use crate::json::NO_KEY;
+
 /// The parts of a JSON document that are read: all of it, or some members of it.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Need {
@@ -95,8 +97,6 @@ pub(crate) fn name_word(name: &[u8]) -> u64 {
     word[..head.len()].copy_from_slice(head);
     u64::from_le_bytes(word)
 }
-
-use crate::json::NO_KEY;
 
 static ALL: Need = Need::All;
 

@@ -431,13 +431,21 @@ fn digits(bytes: &[u8]) -> usize {
 /// before it for control characters.
 fn plain_run(bytes: &[u8]) -> usize {
     const HEAD: usize = 16;
-    let Some(rest) = bytes.get(HEAD..).filter(|rest| !rest.is_empty()) else {
-        return word_run(bytes);
-    };
-    let head = word_run(&bytes[..HEAD]);
-    if head < HEAD {
-        return head;
+    let mut at = 0;
+    while at < HEAD {
+        let Some(word) = bytes.get(at..at + 8) else {
+            // Fewer than eight bytes left: past the end reads as zero, a control character.
+            let mut last = [0u8; 8];
+            last[..bytes.len() - at].copy_from_slice(&bytes[at..]);
+            return (at + first_special(u64::from_le_bytes(last))).min(bytes.len());
+        };
+        let special = first_special(u64::from_le_bytes(word.try_into().expect("eight bytes")));
+        if special < 8 {
+            return at + special;
+        }
+        at += 8;
     }
+    let rest = &bytes[HEAD..];
     let end = memchr::memchr2(b'"', b'\\', rest).unwrap_or(rest.len());
     let run = &rest[..end];
     if run.iter().fold(false, |control, &b| control | (b < 0x20)) {
@@ -446,30 +454,18 @@ fn plain_run(bytes: &[u8]) -> usize {
     HEAD + end
 }
 
-/// [`plain_run`] eight bytes at a time.
-fn word_run(bytes: &[u8]) -> usize {
+/// The position of the first `"`, `\\` or control character among the eight bytes of `word`
+/// (little-endian), or 8.
+#[inline]
+fn first_special(word: u64) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     // Flags the bytes that are zero; the lowest flag is exact (borrows only run upwards).
     let zeros = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
-    let special = |x: u64| {
-        zeros(x ^ (ONES * u64::from(b'"')))
-            | zeros(x ^ (ONES * u64::from(b'\\')))
-            | (x.wrapping_sub(ONES * 0x20) & !x & HIGHS)
-    };
-    let mut chunks = bytes.chunks_exact(8);
-    let mut at = 0;
-    for chunk in &mut chunks {
-        let found = special(u64::from_le_bytes(chunk.try_into().expect("eight bytes")));
-        if found != 0 {
-            return at + found.trailing_zeros() as usize / 8;
-        }
-        at += 8;
-    }
-    let mut last = [0u8; 8]; // past the end: zero, a control character
-    let rest = chunks.remainder();
-    last[..rest.len()].copy_from_slice(rest);
-    (at + special(u64::from_le_bytes(last)).trailing_zeros() as usize / 8).min(bytes.len())
+    let found = zeros(word ^ (ONES * u64::from(b'"')))
+        | zeros(word ^ (ONES * u64::from(b'\\')))
+        | (word.wrapping_sub(ONES * 0x20) & !word & HIGHS);
+    found.trailing_zeros() as usize / 8
 }
 
 /// The kinds of the containers a skip is inside (true: object), innermost last.
