@@ -137,7 +137,7 @@ impl Need {
 
     /// The index of the field called `name` (whose [`name_word`] is `word`), when this reads
     /// fields and that is one.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn field(&self, name: &[u8], word: u64) -> Option<usize> {
         let Need::Fields(fields) = self else {
             return None;
