@@ -100,6 +100,45 @@ pub(crate) fn name_word(name: &[u8]) -> u64 {
 
 static ALL: Need = Need::All;
 
+/// What a route table reads of records, with the record view's own members (topic, partition,
+/// offset, timestamp, key, headers, value) looked up once, not for every record: for each, its
+/// [`crate::json::Json::key`] when it is read.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Reads {
+    pub(crate) need: Need,
+    pub(crate) topic: Option<u32>,
+    pub(crate) partition: Option<u32>,
+    pub(crate) offset: Option<u32>,
+    pub(crate) timestamp: Option<u32>,
+    pub(crate) key: Option<u32>,
+    pub(crate) headers: Option<u32>,
+    pub(crate) value: Option<u32>,
+}
+
+impl Reads {
+    pub(crate) fn new(need: Need) -> Reads {
+        let key = |name: &str| need.find(name).map(|(key, _)| key);
+        Reads {
+            topic: key("topic"),
+            partition: key("partition"),
+            offset: key("offset"),
+            timestamp: key("timestamp"),
+            key: key("key"),
+            headers: key("headers"),
+            value: key("value"),
+            need,
+        }
+    }
+
+    /// What is read of the member whose key [`Reads::new`] found.
+    pub(crate) fn of(&self, key: u32) -> &Need {
+        match &self.need {
+            Need::All => &ALL,
+            Need::Fields(fields) => &fields[key as usize].read,
+        }
+    }
+}
+
 impl Default for Need {
     fn default() -> Need {
         Need::nothing()

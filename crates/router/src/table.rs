@@ -11,7 +11,7 @@ use crate::doc::Doc;
 use crate::error::{RouteError, RouteErrors};
 use crate::filter::Filter;
 use crate::matcher::{MatchScratch, Matcher};
-use crate::projection::Need;
+use crate::projection::{Need, Reads};
 use crate::record::{RecordParts, RecordView};
 use crate::route::{Route, RouteId, Target, TargetId};
 
@@ -23,7 +23,7 @@ pub struct RouteTable {
     by_topic: HashMap<String, Vec<RouteId>>,
     matcher: Matcher,
     /// What the filters read of a record view.
-    reads: Need,
+    reads: Reads,
     /// What the JSONPath filters read of it.
     jsonpath_reads: Need,
 }
@@ -431,7 +431,7 @@ impl RouteTableBuilder {
         let reads_all = reads(filters());
         let jsonpath_reads = reads(filters().filter(|f| matches!(f, Filter::JsonPath(_))));
         table.matcher.link(&reads_all);
-        table.reads = reads_all;
+        table.reads = Reads::new(reads_all);
         table.jsonpath_reads = jsonpath_reads;
         Ok(table)
     }

@@ -14,7 +14,7 @@ use std::borrow::Cow;
 use serde_json::{Map, Number, Value};
 
 use crate::json::{Json, NO_KEY, Scalar, Shape, same_name};
-use crate::projection::Need;
+use crate::projection::{Need, Reads};
 use crate::record::RecordParts;
 
 /// "No node": the end of a member list.
@@ -60,37 +60,42 @@ const EMPTY: List = List {
 };
 
 impl<'a> Doc<'a> {
-    /// Parses the members of a record that `need` reads, plus `topic` (which the route table
+    /// Parses the members of a record that `reads` names, plus `topic` (which the route table
     /// looks up first).
     pub(crate) fn record<'h: 'a>(
         parts: RecordParts<'a>,
         headers: impl IntoIterator<Item = (&'h str, Option<&'h [u8]>)>,
-        need: &'a Need,
+        reads: &'a Reads,
     ) -> Doc<'a> {
         let mut doc = Doc {
             slots: spare_slots(),
         };
         let root = doc.push("".into(), Item::Object(EMPTY));
-        // Members carry their field index in `need` (the index finds its paths by it).
+        // Members carry their field index in what is read (the index finds its paths by it).
         let topic = doc.member(root, "topic", Item::Str(parts.topic.into()));
-        if let Some((key, _)) = need.find("topic") {
+        if let Some(key) = reads.topic {
             doc.slots[topic as usize].key = key;
         }
         let numbers = [
-            ("partition", Some(i64::from(parts.partition))),
-            ("offset", Some(parts.offset)),
-            ("timestamp", parts.timestamp),
+            (
+                "partition",
+                reads.partition,
+                Some(i64::from(parts.partition)),
+            ),
+            ("offset", reads.offset, Some(parts.offset)),
+            ("timestamp", reads.timestamp, parts.timestamp),
         ];
-        for (name, number) in numbers {
-            if let (Some(n), Some((key, _))) = (number, need.find(name)) {
+        for (name, read, number) in numbers {
+            if let (Some(key), Some(n)) = (read, number) {
                 let child = doc.member(root, name, Item::Number(n.into()));
                 doc.slots[child as usize].key = key;
             }
         }
-        if let (Some(bytes), Some((key, read))) = (parts.key, need.find("key")) {
-            doc.payload(root, "key", bytes, read, key);
+        if let (Some(bytes), Some(key)) = (parts.key, reads.key) {
+            doc.payload(root, "key", bytes, reads.of(key), key);
         }
-        if let Some((key, read)) = need.find("headers") {
+        if let Some(key) = reads.headers {
+            let read = reads.of(key);
             let map = doc.member(root, "headers", Item::Object(EMPTY));
             doc.slots[map as usize].key = key;
             for (name, bytes) in headers {
@@ -100,8 +105,8 @@ impl<'a> Doc<'a> {
                 }
             }
         }
-        if let (Some(bytes), Some((key, read))) = (parts.value, need.find("value")) {
-            doc.payload(root, "value", bytes, read, key);
+        if let (Some(bytes), Some(key)) = (parts.value, reads.value) {
+            doc.payload(root, "value", bytes, reads.of(key), key);
         }
         doc
     }

@@ -44,7 +44,8 @@ fn both(paths: &[&str], value: &[u8], headers: &[(&str, Option<&[u8]>)]) -> (Val
         key: Some(b"k-1"),
         value: Some(value),
     };
-    let doc = Doc::record(parts, headers.iter().copied(), &need);
+    let reads = Reads::new(need.clone());
+    let doc = Doc::record(parts, headers.iter().copied(), &reads);
     let full = RecordView::from_parts(parts, headers.iter().copied());
     let mut read = project(full.view(), &need);
     read["topic"] = json!("t"); // the table looks the topic up first: always there
@@ -106,7 +107,8 @@ fn nodes_read_like_values() {
         value: Some(br#"{"a":[1,{"b":"x"}],"c":{}}"#),
         ..Default::default()
     };
-    let doc = Doc::record(parts, [], &need);
+    let reads = Reads::new(need.clone());
+    let doc = Doc::record(parts, [], &reads);
     let value = doc.root().get("value").unwrap();
     assert_eq!(value.member_count(), 2);
     assert_eq!(value.shape(), Shape::Object);
@@ -226,7 +228,8 @@ mod syntax {
             value: Some(text.as_bytes()),
             ..Default::default()
         };
-        let doc = Doc::record(parts, [], need);
+        let reads = Reads::new(need.clone());
+        let doc = Doc::record(parts, [], &reads);
         doc.root().to_value(&Need::All)["value"].clone()
     }
 
