@@ -12,7 +12,7 @@
 //! `FANOUT_BENCH_PHASES` (comma-separated `noop`, `lambda`, `eventbridge`, `rss`; default all)
 //! picks the rows after the ceiling; progress goes to stderr. The ceiling and no-op rows also give
 //! the CPU time the process used per record (user + system, all threads): what the records cost,
-//! whatever else the machine was doing.
+//! whatever else the machine was doing; the progress lines add the broker's CPU time per record.
 
 #[path = "../crates/eventbridge/tests/support/mod.rs"]
 mod eventbridge_support;
