@@ -209,10 +209,7 @@ impl Need {
 
     /// What is read of member `name`; `None` when nothing is.
     pub fn member(&self, name: &str) -> Option<&Need> {
-        match self {
-            Need::All => Some(&ALL),
-            Need::Fields(children) => children.iter().find(|f| f.name == name).map(|f| &f.read),
-        }
+        self.find(name).map(|(_, read)| read)
     }
 }
 

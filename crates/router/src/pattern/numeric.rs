@@ -153,8 +153,6 @@ impl Cidr {
         }
     }
 
-    /// Whether the event string is an IP address of the same family inside
-    /// the network.
     /// The text every matching address starts with, for an IPv4 network of 8 bits or more:
     /// its whole leading octets, each followed by a dot (`10.1.` for `10.1.0.0/16`; the whole
     /// address for a /32). [`Cidr::matches`] takes only dotted-decimal text without leading
@@ -175,6 +173,8 @@ impl Cidr {
         Some(text.join("."))
     }
 
+    /// Whether the event string is an IP address of the same family inside
+    /// the network.
     pub(crate) fn matches(&self, text: &str) -> bool {
         match (self, text.parse::<IpAddr>()) {
             (Cidr::V4 { network, mask }, Ok(IpAddr::V4(a))) => u32::from(a) & mask == *network,
