@@ -3,7 +3,11 @@
 //! One run, one machine: produce N records (default 1,000,000 of ~1 KB; `FANOUT_BENCH_RECORDS`
 //! overrides) to an 8-partition topic; measure the raw librdkafka consume rate of that topic
 //! (the ceiling) and run the engine with 10 routes delivering to an in-process no-op target until
-//! every matching record is delivered, in three interleaved rounds (medians); the same routes delivering to a real Lambda function on
+//! every matching record is delivered, in three interleaved rounds (medians). Two reference rows
+//! share those rounds and split the difference: the raw consumer also copying each record's key,
+//! value and headers (what any consumer that keeps records past `poll` pays librdkafka), and the
+//! engine with one route on the record key (everything fanout does but parse JSON). Then the same
+//! 10 routes delivering to a real Lambda function on
 //! cargo-lambda's emulator, and to an EventBridge bus on moto (both for a bounded time: the
 //! emulators, not fanout, are the limit there); then run it with a stalled target over the whole
 //! backlog: the `fanout run` process's peak resident memory. Prints one Markdown table.
@@ -29,6 +33,7 @@ use async_trait::async_trait;
 use fanout::engine::{Delivery, DeliveryRecord, Engine, EngineConfig, Failure, Target};
 use fanout::router::{RecordParts, RecordView, RouteTable};
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::util::Timeout;
 use rdkafka::{Offset, TopicPartitionList};
 use serde_json::json;
@@ -118,6 +123,19 @@ fn route_table(topic: &str, target: serde_json::Value) -> Arc<RouteTable> {
     Arc::new(b.build().unwrap())
 }
 
+/// One route on the record key (every key matches): the engine's work without JSON parsing.
+fn key_route_table(topic: &str, target: serde_json::Value) -> Arc<RouteTable> {
+    let mut b = RouteTable::builder();
+    b.add_route(
+        &serde_json::from_value(json!({
+            "name": "by-key", "topics": [topic],
+            "filters": [{"pattern": {"key": [{"prefix": "cus-"}]}}], "targets": [target]
+        }))
+        .unwrap(),
+    );
+    Arc::new(b.build().unwrap())
+}
+
 /// Peak resident memory (VmHWM) of a process.
 fn peak_rss(pid: u32) -> usize {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
@@ -128,7 +146,9 @@ fn peak_rss(pid: u32) -> usize {
         .map_or(0, |kb| kb * 1024)
 }
 
-fn raw_consume(kafka: &Tansu, topic: &str, n: usize) -> f64 {
+/// Reads the topic from the start with a bare consumer (no group); with `copy`, also copies each
+/// record's key, value and headers out of librdkafka's buffers, as the engine does.
+fn raw_consume(kafka: &Tansu, topic: &str, n: usize, copy: bool) -> f64 {
     let consumer: BaseConsumer = kafka
         .client_config()
         .set("group.id", unique("raw"))
@@ -141,14 +161,40 @@ fn raw_consume(kafka: &Tansu, topic: &str, n: usize) -> f64 {
             .unwrap();
     }
     consumer.assign(&tpl).unwrap();
-    let started = Instant::now();
+    // Timed from the first record, as the engine's runs are from the first delivery: the
+    // connection and the first fetch are not part of the rate.
+    let mut started = None;
     let mut seen = 0;
     while seen < n {
-        if let Some(Ok(_)) = consumer.poll(Timeout::After(Duration::from_millis(100))) {
+        if let Some(Ok(m)) = consumer.poll(Timeout::After(Duration::from_millis(100))) {
+            started.get_or_insert_with(Instant::now);
+            if copy {
+                std::hint::black_box(copied(&m));
+            }
             seen += 1;
         }
     }
-    n as f64 / started.elapsed().as_secs_f64()
+    n as f64 / started.map_or(0.0, |s| s.elapsed().as_secs_f64())
+}
+
+/// A message's key, value and headers, owned.
+type Copied = (
+    Option<Vec<u8>>,
+    Option<Vec<u8>>,
+    Vec<(String, Option<Vec<u8>>)>,
+);
+
+fn copied(m: &BorrowedMessage<'_>) -> Copied {
+    let headers = m.headers().map_or_else(Vec::new, |hs| {
+        hs.iter()
+            .map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec)))
+            .collect()
+    });
+    (
+        m.key().map(<[u8]>::to_vec),
+        m.payload().map(<[u8]>::to_vec),
+        headers,
+    )
 }
 
 fn config(kafka: &Tansu) -> EngineConfig {
@@ -170,6 +216,34 @@ fn cpu_time_of(pid: &str) -> Duration {
         .get(11..13)
         .map_or(0, |f| f.iter().filter_map(|t| t.parse::<u64>().ok()).sum());
     Duration::from_millis(ticks * 10) // USER_HZ is 100 on Linux
+}
+
+/// The rounds of one run: records/s, and CPU µs per record of this process and of the broker.
+#[derive(Debug, Clone, Default)]
+struct Rounds {
+    rates: Vec<f64>,
+    cpu: Vec<f64>,
+    broker: Vec<f64>,
+}
+
+impl Rounds {
+    /// Runs `run` (which gives records/s over `n` records) and notes the CPU it took.
+    async fn measure(&mut self, broker: &str, n: usize, run: impl Future<Output = f64>) {
+        let (us, them) = cpu_times(broker);
+        self.rates.push(run.await);
+        let (us_after, them_after) = cpu_times(broker);
+        let per_record = |d: Duration| d.as_secs_f64() * 1e6 / n as f64;
+        self.cpu.push(per_record(us_after - us));
+        self.broker.push(per_record(them_after - them));
+    }
+
+    fn rate(&self) -> f64 {
+        median(self.rates.clone())
+    }
+
+    fn cpu_median(&self) -> f64 {
+        median(self.cpu.clone())
+    }
 }
 
 /// CPU time this process and the broker have used.
@@ -256,13 +330,12 @@ async fn main() {
     let topic = unique("e2e");
     kafka.create_topic(&topic, PARTITIONS).await;
     kafka.create_topic("dlq", 1).await;
-    let table = route_table(
-        &topic,
-        json!({"custom": {"name": "t", "kind": "bench", "delivery": {"batch": {"max_records": 500, "max_wait": "20ms"}}}}),
-    );
+    let noop_target = json!({"custom": {"name": "t", "kind": "bench", "delivery": {"batch": {"max_records": 500, "max_wait": "20ms"}}}});
+    let table = route_table(&topic, noop_target.clone());
+    let key_table = key_route_table(&topic, noop_target);
 
     // Produce, and count the deliveries the routes require.
-    let mut expected = 0u64;
+    let (mut expected, mut key_expected) = (0u64, 0u64);
     let mut bytes = 0usize;
     let mut matched = Vec::new();
     for start in (0..n).step_by(50_000) {
@@ -282,45 +355,44 @@ async fn main() {
             );
             table.match_record(&view, &mut matched);
             expected += matched.len() as u64;
+            key_table.match_record(&view, &mut matched);
+            key_expected += matched.len() as u64;
         }
         kafka.produce(&topic, &chunk).await;
     }
     // The ceiling and (a), 10 routes to an in-process no-op target: interleaved rounds, medians
     // (this machine's run-to-run spread is wide).
     let noop = phase("noop");
-    let (mut ceilings, mut noops) = (Vec::new(), Vec::new());
-    let (mut raw_cpu, mut noop_cpu) = (Vec::new(), Vec::new());
-    let (mut raw_broker, mut noop_broker) = (Vec::new(), Vec::new());
     let broker = kafka.pid().to_string();
-    // CPU per record, in µs, of what ran in this process and in the broker between two readings.
-    let per_record = |since: (Duration, Duration)| {
-        let (us, them) = cpu_times(&broker);
-        let us_per = |d: Duration| d.as_secs_f64() * 1e6 / n as f64;
-        (us_per(us - since.0), us_per(them - since.1))
-    };
+    // Runs measured in the same rounds: the ceiling first.
+    let mut runs = vec![Rounds::default(); if noop { 4 } else { 1 }];
     for _ in 0..if noop { ROUNDS } else { 1 } {
-        let cpu = cpu_times(&broker);
-        ceilings.push(raw_consume(&kafka, &topic, n));
-        let (us, them) = per_record(cpu);
-        raw_cpu.push(us);
-        raw_broker.push(them);
+        runs[0]
+            .measure(&broker, n, async { raw_consume(&kafka, &topic, n, false) })
+            .await;
         if noop {
-            let cpu = cpu_times(&broker);
-            noops.push(noop_run(&kafka, &table, expected, n).await);
-            let (us, them) = per_record(cpu);
-            noop_cpu.push(us);
-            noop_broker.push(them);
+            runs[1]
+                .measure(&broker, n, async { raw_consume(&kafka, &topic, n, true) })
+                .await;
+            runs[2]
+                .measure(&broker, n, noop_run(&kafka, &table, expected, n))
+                .await;
+            runs[3]
+                .measure(&broker, n, noop_run(&kafka, &key_table, key_expected, n))
+                .await;
         }
-        eprintln!(
-            "e2e: raw consume {ceilings:.0?} records/s, {raw_cpu:.2?} µs CPU/record (broker \
-             {raw_broker:.2?}); no-op {noops:.0?} records/s, {noop_cpu:.2?} µs CPU/record \
-             (broker {noop_broker:.2?})"
-        );
+        eprintln!("e2e: records/s, µs CPU/record, broker µs CPU/record per round:");
+        for (name, run) in ["ceiling", "ceiling + copy", "no-op", "no-op, key route"]
+            .iter()
+            .zip(&runs)
+        {
+            eprintln!(
+                "e2e:   {name}: {:.0?}, {:.2?}, {:.2?}",
+                run.rates, run.cpu, run.broker
+            );
+        }
     }
-    let ceiling = median(ceilings);
-    let raw_cpu = median(raw_cpu);
-    let noop_rate = noop.then(|| median(noops));
-    let noop_cpu = noop.then(|| median(noop_cpu));
+    let ceiling = runs[0].rate();
 
     // (b) the same routes to a real Lambda function on cargo-lambda's emulator.
     let lambda_rate = if phase("lambda") {
@@ -434,13 +506,19 @@ async fn main() {
     );
     println!("| run | records/s | vs. raw consume | memory |");
     println!("|---|---|---|---|");
-    println!(
-        "| raw librdkafka consume (ceiling; median of {ROUNDS} when no-op runs; {raw_cpu:.2} µs CPU/record) | {ceiling:.0} | 100 % | |"
-    );
-    if let (Some(rate), Some(cpu)) = (noop_rate, noop_cpu) {
+    let rows = [
+        "raw librdkafka consume (ceiling)",
+        "raw librdkafka consume, copying key, value and headers",
+        "fanout, 10 routes, no-op target",
+        "fanout, 1 route on the key (no JSON parsing), no-op target",
+    ];
+    for (name, run) in rows.iter().zip(&runs) {
         println!(
-            "| fanout, 10 routes, no-op target (median of {ROUNDS}; {cpu:.2} µs CPU/record) | {rate:.0} | {:.0} % | |",
-            100.0 * rate / ceiling
+            "| {name} (median of {}; {:.2} µs CPU/record) | {:.0} | {:.0} % | |",
+            run.rates.len(),
+            run.cpu_median(),
+            run.rate(),
+            100.0 * run.rate() / ceiling
         );
     }
     let per_record = expected as f64 / n as f64;
