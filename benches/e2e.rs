@@ -1,22 +1,22 @@
 //! End-to-end throughput and memory of `fanout` on a real Kafka-compatible broker (tansu).
 //!
-//! One run, one machine: produce N records (default 1,000,000 of ~1 KB; `FANOUT_BENCH_RECORDS`
+//! One run, one machine: produce N records (default 1,000,000 of ~670 B; `FANOUT_BENCH_RECORDS`
 //! overrides) to an 8-partition topic; measure the raw librdkafka consume rate of that topic
 //! (the ceiling) and run the engine with 10 routes delivering to an in-process no-op target until
 //! every matching record is delivered, in three interleaved rounds (medians). Two reference rows
 //! share those rounds and split the difference: the raw consumer also copying each record's key,
 //! value and headers (what any consumer that keeps records past `poll` pays librdkafka), and the
 //! engine with one route on the record key (everything fanout does but parse JSON). Then the same
-//! 10 routes delivering to a real Lambda function on
-//! cargo-lambda's emulator, and to an EventBridge bus on moto (both for a bounded time: the
-//! emulators, not fanout, are the limit there); then run it with a stalled target over the whole
-//! backlog: the `fanout run` process's peak resident memory. Prints one Markdown table.
+//! 10 routes delivering to a real Lambda function on cargo-lambda's emulator, and to an
+//! EventBridge bus on moto (both for a bounded time: the emulators, not fanout, are the limit
+//! there); then run it with a stalled target over the whole backlog: the `fanout run` process's
+//! peak resident memory. Prints one Markdown table.
 //!
 //! `cargo bench --bench e2e` (not a criterion benchmark: it times whole runs and reads RSS).
 //! `FANOUT_BENCH_PHASES` (comma-separated `noop`, `lambda`, `eventbridge`, `rss`; default all)
-//! picks the rows after the ceiling; progress goes to stderr. The ceiling and no-op rows also give
-//! the CPU time the process used per record (user + system, all threads): what the records cost,
-//! whatever else the machine was doing; the progress lines add the broker's CPU time per record.
+//! picks the rows after the ceiling; progress goes to stderr. The four rows measured in rounds
+//! also give the CPU time the process used per record (user + system, all threads): what the
+//! records cost, whatever else the machine was doing; the progress lines add the broker's.
 
 #[path = "../crates/eventbridge/tests/support/mod.rs"]
 mod eventbridge_support;
@@ -251,7 +251,7 @@ fn cpu_times(broker: &str) -> (Duration, Duration) {
     (cpu_time_of("self"), cpu_time_of(broker))
 }
 
-/// Rounds of the ceiling and the no-op run.
+/// Rounds of the ceiling, the reference rows and the no-op run.
 const ROUNDS: usize = 3;
 
 fn median(mut rates: Vec<f64>) -> f64 {
@@ -360,8 +360,8 @@ async fn main() {
         }
         kafka.produce(&topic, &chunk).await;
     }
-    // The ceiling and (a), 10 routes to an in-process no-op target: interleaved rounds, medians
-    // (this machine's run-to-run spread is wide).
+    // The ceiling, the reference rows and (a), 10 routes to an in-process no-op target:
+    // interleaved rounds, medians (this machine's run-to-run spread is wide).
     let noop = phase("noop");
     let broker = kafka.pid().to_string();
     // Runs measured in the same rounds: the ceiling first.
