@@ -13,7 +13,7 @@ use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{
     BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
 };
-use rdkafka::message::{BorrowedMessage, Headers, Message, Timestamp};
+use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::producer::FutureProducer;
 use rdkafka::statistics::Statistics;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
@@ -23,7 +23,7 @@ use crate::config::EngineConfig;
 use crate::dlq::DlqWriter;
 use crate::lane::{Lane, LaneEnv, TargetRuntime, TargetStats};
 use crate::partition::{PartitionShared, PartitionState};
-use crate::target::{DeliveryRecord, Target, TimestampType};
+use crate::target::{DeliveryRecord, Target};
 use crate::telemetry::{self, ConsumerLag, ConsumerMetrics, PartitionProgressed, TargetMetrics};
 
 /// Engine failures (bad setup or a Kafka client error that stops the run).
@@ -616,33 +616,7 @@ fn fetched(
     };
     Fetched {
         epoch: revocations.epoch.load(AtomicOrdering::SeqCst),
-        record: delivery_record(msg, topic),
+        record: DeliveryRecord::from_message(msg, topic),
         routes: Vec::new(),
-    }
-}
-
-fn delivery_record(msg: &BorrowedMessage<'_>, topic: Arc<str>) -> DeliveryRecord {
-    let (timestamp, timestamp_type) = match msg.timestamp() {
-        Timestamp::CreateTime(t) => (Some(t), TimestampType::CreateTime),
-        Timestamp::LogAppendTime(t) => (Some(t), TimestampType::LogAppendTime),
-        Timestamp::NotAvailable => (None, TimestampType::NotAvailable),
-    };
-    let headers: Vec<(String, Option<Vec<u8>>)> = msg
-        .headers()
-        .map(|hs| {
-            hs.iter()
-                .map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec)))
-                .collect()
-        })
-        .unwrap_or_default();
-    DeliveryRecord {
-        topic,
-        partition: msg.partition(),
-        offset: msg.offset(),
-        timestamp,
-        timestamp_type,
-        key: msg.key().map(<[u8]>::to_vec),
-        value: msg.payload().map(<[u8]>::to_vec),
-        headers,
     }
 }

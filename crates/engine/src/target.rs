@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use fanout_router::{RecordParts, RecordView};
+use rdkafka::message::{BorrowedMessage, Headers, Message, Timestamp};
 
 /// A Kafka record as delivered to targets; shared (`Arc`) by every target it goes to.
 #[derive(Debug, Clone)]
@@ -40,6 +41,34 @@ pub enum TimestampType {
 }
 
 impl DeliveryRecord {
+    /// Copies a consumed message out of librdkafka's buffers (headers included, which
+    /// librdkafka parses on this call); `topic` is the message's topic, shared between records.
+    pub fn from_message(msg: &BorrowedMessage<'_>, topic: Arc<str>) -> DeliveryRecord {
+        let (timestamp, timestamp_type) = match msg.timestamp() {
+            Timestamp::CreateTime(t) => (Some(t), TimestampType::CreateTime),
+            Timestamp::LogAppendTime(t) => (Some(t), TimestampType::LogAppendTime),
+            Timestamp::NotAvailable => (None, TimestampType::NotAvailable),
+        };
+        let headers: Vec<(String, Option<Vec<u8>>)> = msg
+            .headers()
+            .map(|hs| {
+                hs.iter()
+                    .map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        DeliveryRecord {
+            topic,
+            partition: msg.partition(),
+            offset: msg.offset(),
+            timestamp,
+            timestamp_type,
+            key: msg.key().map(<[u8]>::to_vec),
+            value: msg.payload().map(<[u8]>::to_vec),
+            headers,
+        }
+    }
+
     /// The record view (the JSON document filters see), built from the record's bytes on each
     /// call. The engine matches on a view with only the members filters read and does not keep
     /// it: a buffered record holds its bytes only.
