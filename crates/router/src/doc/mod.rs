@@ -6,10 +6,16 @@
 //! so a record costs one vector instead of an allocation per string, member and map node. The
 //! decoding rules are the record view's ([`crate::record`]): a node reads the same as the
 //! `Value` the view would hold there, and filters read it through [`Json`].
+//!
+//! Building is linear in the record whatever its shape: a repeated member name is found
+//! through a hash map once an object has more than a few members ([`Names`]), nesting is
+//! built only to serde_json's depth limit and skipped iteratively below it, and strings are
+//! scanned once.
 
 mod parse;
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 use serde_json::{Map, Number, Value};
 
@@ -98,10 +104,11 @@ impl<'a> Doc<'a> {
             let read = reads.of(key);
             let map = doc.member(root, "headers", Item::Object(EMPTY));
             doc.slots[map as usize].key = key;
+            let mut names = Names::default();
             for (name, bytes) in headers {
                 if let Some((key, _)) = read.find(name) {
                     let value = bytes.map_or(Item::Null, |b| Item::Str(lossy(b)));
-                    doc.header(map, name, value, key);
+                    doc.header(map, name, value, key, &mut names);
                 }
             }
         }
@@ -149,34 +156,37 @@ impl<'a> Doc<'a> {
         child
     }
 
-    /// The member of object `parent` called `name`.
-    fn find(&self, parent: u32, name: &str) -> Option<u32> {
-        let node = Node {
-            slots: &self.slots,
-            at: parent,
-        };
-        node.members()
-            .find(|(n, _)| same_name(n, name))
-            .map(|(_, member)| member.at)
-    }
-
-    /// Puts node `child` into object `parent` under its name; when the object already has a
-    /// member of that name, that member takes the value (the last repeat wins, as in serde_json).
-    fn set_member(&mut self, parent: u32, child: u32) {
-        match self.find(parent, &self.slots[child as usize].name) {
+    /// Puts node `child` into object `parent`, whose members so far `names` holds, under its
+    /// name; when the object already has a member of that name, that member takes the value
+    /// (the last repeat wins, as in serde_json).
+    fn set_member(&mut self, parent: u32, child: u32, names: &mut Names<'a>) {
+        let name = &self.slots[child as usize].name;
+        match names.find(&self.slots, parent, name) {
             Some(existing) => {
                 let item = std::mem::replace(&mut self.slots[child as usize].item, Item::Null);
                 self.slots[existing as usize].item = item;
             }
-            None => self.append(parent, child),
+            None => {
+                names.added(name, child);
+                self.append(parent, child);
+            }
         }
     }
 
-    /// Adds a header to the headers object: a name seen before becomes an array of its values.
-    fn header(&mut self, map: u32, name: &'a str, value: Item<'a>, key: u32) {
-        let Some(existing) = self.find(map, name) else {
+    /// Adds a header to the headers object (whose members so far `names` holds): a name seen
+    /// before becomes an array of its values.
+    fn header(
+        &mut self,
+        map: u32,
+        name: &'a str,
+        value: Item<'a>,
+        key: u32,
+        names: &mut Names<'a>,
+    ) {
+        let Some(existing) = names.find(&self.slots, map, name) else {
             let child = self.push(name.into(), value);
             self.slots[child as usize].key = key;
+            names.added(&Cow::Borrowed(name), child);
             return self.append(map, child);
         };
         // Header values are strings or null, so an array is a list of repeats.
@@ -214,6 +224,58 @@ impl<'a> Doc<'a> {
         };
         self.slots[child as usize].key = key;
         self.append(parent, child);
+    }
+}
+
+/// Objects with up to this many distinct members find an earlier member of a name by
+/// comparing names in turn; larger ones through a hash map, so that building an object is
+/// linear in its members however many there are.
+const SCANNED_MEMBERS: usize = 8;
+
+/// The member names of one object being built, to find an earlier member of the same name.
+#[derive(Debug, Default)]
+pub(crate) struct Names<'a> {
+    /// Distinct members so far.
+    count: usize,
+    /// Name → member node, once the object has more than [`SCANNED_MEMBERS`] members. The
+    /// standard hasher's random keys keep crafted names from colliding on purpose.
+    map: Option<HashMap<Cow<'a, str>, u32>>,
+}
+
+impl<'a> Names<'a> {
+    /// The member of object `parent` (in `slots`) called `name`.
+    fn find(&mut self, slots: &[Slot<'a>], parent: u32, name: &str) -> Option<u32> {
+        if self.map.is_none() && self.count > SCANNED_MEMBERS {
+            let (Item::Array(list) | Item::Object(list)) = slots[parent as usize].item else {
+                unreachable!("only arrays and objects have members");
+            };
+            let mut map = HashMap::with_capacity(2 * self.count);
+            let mut at = list.first;
+            while let Some(slot) = slots.get(at as usize) {
+                map.insert(slot.name.clone(), at);
+                at = slot.next;
+            }
+            self.map = Some(map);
+        }
+        if let Some(map) = &self.map {
+            return map.get(name).copied();
+        }
+        let node = Node { slots, at: parent };
+        node.members()
+            .find(|(n, _)| same_name(n, name))
+            .map(|(_, member)| member.at)
+    }
+
+    /// Notes that node `child` called `name` is a new member of the object.
+    #[allow(
+        clippy::ptr_arg,
+        reason = "the Cow is cloned: a borrowed name stays borrowed"
+    )]
+    fn added(&mut self, name: &Cow<'a, str>, child: u32) {
+        self.count += 1;
+        if let Some(map) = &mut self.map {
+            map.insert(name.clone(), child);
+        }
     }
 }
 
@@ -356,3 +418,6 @@ impl<'v> Json<'v> for Node<'v> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod shapes;

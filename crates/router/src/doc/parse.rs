@@ -13,7 +13,7 @@ use std::borrow::Cow;
 
 use serde_json::Number;
 
-use super::{Doc, EMPTY, Item};
+use super::{Doc, EMPTY, Item, Names};
 use crate::projection::{Need, name_word};
 
 /// The text is not JSON.
@@ -140,6 +140,7 @@ impl<'a> Parser<'_, 'a> {
         // Which read members were seen (the first 64 by index): a member seen once needs no
         // search for an earlier one of the same name (a repeated member: the last wins).
         let mut seen = 0u64;
+        let mut names = Names::default();
         loop {
             if self.peek() != Some(b'"') {
                 return Err(NotJson);
@@ -152,7 +153,7 @@ impl<'a> Parser<'_, 'a> {
                 Need::All => {
                     let key = self.decoded(start, end, escaped)?;
                     let child = self.value(need, key)?;
-                    self.doc.set_member(node, child);
+                    self.doc.set_member(node, child, &mut names);
                 }
                 Need::Fields(fields) => {
                     let field = if escaped {
@@ -174,9 +175,10 @@ impl<'a> Parser<'_, 'a> {
                             let bit = 1u64.checked_shl(i as u32).unwrap_or(0);
                             if bit != 0 && seen & bit == 0 {
                                 seen |= bit;
+                                names.added(&self.doc.slots[child as usize].name, child);
                                 self.doc.append(node, child);
                             } else {
-                                self.doc.set_member(node, child);
+                                self.doc.set_member(node, child, &mut names);
                             }
                         }
                     }
