@@ -660,6 +660,7 @@ fn build_retry(
         max_backoff: max,
         multiplier,
         max_record_age: age,
+        bisect: target.bisect.or(route.bisect).unwrap_or(true),
     }
 }
 

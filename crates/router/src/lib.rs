@@ -81,3 +81,6 @@ pub use table::{RouteTable, RouteTableBuilder};
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod settings_tests;

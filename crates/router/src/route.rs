@@ -226,6 +226,9 @@ pub struct RetryPolicy {
     pub multiplier: f64,
     /// Stop retrying records older than this.
     pub max_record_age: Option<Duration>,
+    /// A record-class failure of a whole request carrying several records splits the batch in
+    /// halves to find the record at fault.
+    pub bisect: bool,
 }
 
 impl RetryPolicy {
@@ -266,6 +269,7 @@ mod tests {
             max_backoff: Duration::from_secs(1),
             multiplier: 2.0,
             max_record_age: None,
+            bisect: true,
         };
         assert_eq!(p.backoff_ceiling(1), Duration::from_millis(100));
         assert_eq!(p.backoff_ceiling(2), Duration::from_millis(200));

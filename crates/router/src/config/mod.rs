@@ -132,6 +132,11 @@ pub struct RetryConfig {
     /// no limit).
     #[serde(default)]
     pub max_record_age: Option<String>,
+    /// When a request carrying several records fails because of a record (a function error,
+    /// a timeout, an invalid response), split the batch in halves and retry each, so that only
+    /// the record at fault uses up its attempts and is dead-lettered (default `true`).
+    #[serde(default)]
+    pub bisect: Option<bool>,
 }
 
 /// A delivery target, written as a one-key mapping naming its kind:
