@@ -114,6 +114,81 @@ impl RecordView {
     }
 }
 
+impl RecordView {
+    /// Writes the record view of these parts and headers as JSON text into `out` (appended),
+    /// with `key` and `value` that are JSON text (see [`json_text`]) spliced in as their own
+    /// bytes: a target receives exactly the JSON the filters of
+    /// [`crate::RouteTable::match_parts`] matched, even where serde_json's full parse (and so
+    /// [`RecordView::from_parts`]) would turn it into a string: a number beyond the `f64`
+    /// range, a lone-surrogate `\u` escape, nesting deeper than 128. Otherwise the same
+    /// document as `from_parts(..).view()` serialized by serde_json (members in the same
+    /// order), except that spliced JSON keeps its own spelling (spacing, number digits).
+    pub fn write_json<'h>(
+        parts: RecordParts<'_>,
+        headers: impl IntoIterator<Item = (&'h str, Option<&'h [u8]>)>,
+        out: &mut Vec<u8>,
+    ) {
+        let mut header_map = Map::new();
+        for (name, bytes) in headers {
+            let value = match bytes {
+                Some(b) => Value::String(String::from_utf8_lossy(b).into_owned()),
+                None => Value::Null,
+            };
+            push_header(&mut header_map, name, value);
+        }
+        // serde_json's member order (sorted by name): headers, key, offset, partition,
+        // timestamp, topic, value.
+        out.extend_from_slice(b"{\"headers\":");
+        write_value(out, &header_map);
+        if let Some(key) = parts.key {
+            write_payload(out, "key", key);
+        }
+        out.extend_from_slice(
+            format!(
+                ",\"offset\":{},\"partition\":{}",
+                parts.offset, parts.partition
+            )
+            .as_bytes(),
+        );
+        if let Some(ts) = parts.timestamp {
+            out.extend_from_slice(format!(",\"timestamp\":{ts}").as_bytes());
+        }
+        out.extend_from_slice(b",\"topic\":");
+        write_value(out, parts.topic);
+        if let Some(value) = parts.value {
+            write_payload(out, "value", value);
+        }
+        out.push(b'}');
+    }
+}
+
+/// Key or value bytes as the JSON text they are, without surrounding whitespace: `Some` when
+/// they are valid UTF-8 and one JSON value to fanout's parser (RFC 8259: what the filters of
+/// [`crate::RouteTable::match_parts`] treat as JSON, including numbers beyond the `f64` range,
+/// lone-surrogate escapes and any nesting, which serde_json's full parse rejects).
+pub fn json_text(bytes: &[u8]) -> Option<&str> {
+    let text = simdutf8::basic::from_utf8(bytes).ok()?;
+    crate::doc::is_json(text).then(|| text.trim_matches([' ', '\t', '\n', '\r']))
+}
+
+/// Appends `,"name":` and the payload: its JSON text, or else its text as a JSON string;
+/// nothing when it is neither (binary), as in the view.
+fn write_payload(out: &mut Vec<u8>, name: &str, bytes: &[u8]) {
+    if let Some(json) = json_text(bytes) {
+        out.extend_from_slice(format!(",\"{name}\":").as_bytes());
+        out.extend_from_slice(json.as_bytes());
+    } else if let Ok(text) = std::str::from_utf8(bytes) {
+        out.extend_from_slice(format!(",\"{name}\":").as_bytes());
+        write_value(out, text);
+    }
+}
+
+/// Appends `value` as JSON.
+fn write_value(out: &mut Vec<u8>, value: &(impl serde::Serialize + ?Sized)) {
+    // Strings and maps of strings: writing them to a Vec cannot fail.
+    serde_json::to_writer(&mut *out, value).expect("strings serialize to a Vec");
+}
+
 fn push_header(map: &mut Map<String, Value>, name: &str, value: Value) {
     match map.get_mut(name) {
         None => {
@@ -200,6 +275,76 @@ mod tests {
             v.view()["headers"],
             json!({"a":["1","2","3"],"b":null,"bin":"f\u{fffd}"})
         );
+    }
+
+    fn written(parts: RecordParts<'_>, headers: &[(&str, Option<&[u8]>)]) -> String {
+        let mut out = Vec::new();
+        RecordView::write_json(parts, headers.iter().copied(), &mut out);
+        String::from_utf8(out).expect("UTF-8")
+    }
+
+    #[test]
+    fn written_json_is_the_view() {
+        let headers: [(&str, Option<&[u8]>); 4] = [
+            ("a", Some(b"1")),
+            ("b", None),
+            ("a", Some(b"2")),
+            ("bin", Some(&[0x66, 0xff])),
+        ];
+        let values: [Option<&[u8]>; 9] = [
+            Some(br#"{"a":1,"b":[true,null,"\u00e9"]}"#),
+            Some(b" [1, 2.5, -0] \n"),
+            Some(b"order-17"),
+            Some(br#"{"a":1"#),
+            Some(b"\"x\""),
+            Some(b"  "),
+            Some(&[0xff, 0xfe]),
+            Some(b""),
+            None,
+        ];
+        for value in values {
+            for key in [None, Some(&b"k-1"[..]), Some(b"42"), Some(&[0x80])] {
+                let mut p = parts(key, value);
+                let text = written(p, &headers);
+                let full = RecordView::from_parts(p, headers);
+                let read: Value = serde_json::from_str(&text).expect(&text);
+                assert_eq!(&read, full.view(), "{text}");
+                p.timestamp = None;
+                let read: Value = serde_json::from_str(&written(p, &[])).unwrap();
+                assert_eq!(&read, RecordView::from_parts(p, []).view());
+            }
+        }
+        // Compact JSON: the same bytes as serde_json's serialization of the view.
+        let p = parts(Some(b"k"), Some(br#"{"a":[1,{"b":"x"}]}"#));
+        assert_eq!(
+            written(p, &headers).into_bytes(),
+            serde_json::to_vec(RecordView::from_parts(p, headers).view()).unwrap()
+        );
+    }
+
+    #[test]
+    fn written_json_keeps_values_serde_json_cannot_build() {
+        let deep = format!(r#"{{"ok":1,"z":{}{}}}"#, "[".repeat(200), "]".repeat(200));
+        for value in [
+            r#"{"ok":1,"n":1e400}"#.to_owned(),
+            r#"{"ok":1,"s":"\ud800"}"#.to_owned(),
+            deep,
+        ] {
+            let p = parts(Some(b"[1e400]"), Some(value.as_bytes()));
+            // serde_json's view turns them into strings of their text.
+            let full = RecordView::from_parts(p, []);
+            assert_eq!(full.view()["value"], json!(value));
+            assert_eq!(full.view()["key"], json!("[1e400]"));
+            // Written, they stay the JSON they are: an object, an array.
+            let text = written(p, &[]);
+            assert!(text.contains(r#","key":[1e400],"#), "{text}");
+            assert!(text.ends_with(&format!(r#","value":{value}}}"#)), "{text}");
+            assert!(crate::doc::is_json(&text));
+            assert_eq!(json_text(value.as_bytes()), Some(value.as_str()));
+        }
+        assert_eq!(json_text(b" {} \n"), Some("{}"));
+        assert_eq!(json_text(b"{} x"), None);
+        assert_eq!(json_text(b"\xff"), None);
     }
 
     #[test]

@@ -14,6 +14,8 @@
 
 mod parse;
 
+pub(crate) use parse::is_json;
+
 use std::borrow::Cow;
 use std::collections::HashMap;
 

@@ -45,6 +45,22 @@ pub(super) fn value<'a>(
     }
 }
 
+/// Whether `text` is one JSON value (RFC 8259), as the parser checks what it skips: numbers of
+/// any size, any `\u` escape and any nesting are accepted, as serde_json's syntax check does.
+/// Linear in the text, whatever its shape.
+pub(crate) fn is_json(text: &str) -> bool {
+    let mut doc = Doc {
+        slots: super::spare_slots(),
+    };
+    let mut p = Parser {
+        doc: &mut doc,
+        text,
+        at: 0,
+        depth: 0,
+    };
+    p.skip().is_ok() && p.peek().is_none()
+}
+
 struct Parser<'d, 'a> {
     doc: &'d mut Doc<'a>,
     text: &'a str,
