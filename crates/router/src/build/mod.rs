@@ -2,24 +2,25 @@
 //!
 //! Every problem is collected (not just the first), each with the field path inside the route.
 
-use std::num::{NonZeroU32, NonZeroUsize};
+mod delivery;
+
 use std::time::Duration;
 
 use serde_json::Value;
 use serde_json_path::JsonPath;
 
 use crate::config::{
-    BatchConfig, DeliveryConfig, DetailConfig, DetailTypeConfig, FilterConfig, InvocationConfig,
-    LambdaFormatConfig, OnFailureConfig, OrderingConfig, RetryConfig, RouteConfig, TargetConfig,
-    parse_byte_size, parse_duration,
+    DeliveryConfig, DetailConfig, DetailTypeConfig, FilterConfig, InvocationConfig,
+    LambdaFormatConfig, RouteConfig, TargetConfig,
 };
 use crate::filter::Filter;
 use crate::jsonpath::JsonPathFilter;
 use crate::pattern::Pattern;
 use crate::route::{
-    BatchLimits, CustomTarget, DeliverySettings, Detail, DetailType, EventBridgeTarget, Invocation,
-    LambdaFormat, LambdaTarget, OnFailure, Ordering, RetryPolicy, TargetKind,
+    CustomTarget, DeliverySettings, Detail, DetailType, EventBridgeTarget, Invocation,
+    LambdaFormat, LambdaTarget, TargetKind,
 };
+use delivery::build_delivery;
 
 /// A problem inside one route.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,6 +147,10 @@ pub(crate) fn build_route(cfg: &RouteConfig) -> Result<BuiltRoute, Vec<Problem>>
         }
         targets.push(built);
     }
+    // A route-level delivery setting is checked for each target: report it once.
+    let mut seen = std::collections::HashSet::new();
+    ctx.problems
+        .retain(|p| seen.insert((p.field.clone(), p.message.clone())));
     if ctx.problems.is_empty() {
         Ok(BuiltRoute {
             name: cfg.name.clone(),
@@ -486,190 +491,5 @@ fn check_endpoint(ctx: &mut Ctx, field: &str, url: &Option<String>) {
             format!("{field}.endpoint_url"),
             format!("`{u}` is not an http(s) URL"),
         );
-    }
-}
-
-fn build_delivery(
-    ctx: &mut Ctx,
-    field: &str,
-    route: &DeliveryConfig,
-    target: &DeliveryConfig,
-    limits: &KindLimits,
-) -> DeliverySettings {
-    let ordering = match target.ordering.or(route.ordering) {
-        None | Some(OrderingConfig::Partition) => Ordering::Partition,
-        Some(OrderingConfig::Key) => Ordering::Key,
-        Some(OrderingConfig::None) => Ordering::None,
-    };
-    let concurrency = match (target.concurrency.or(route.concurrency), ordering) {
-        (None, Ordering::Partition) => 1,
-        (None, _) => 4,
-        (Some(c), Ordering::Partition) if c != 1 => {
-            ctx.hinted(
-                format!("{field}.delivery.concurrency"),
-                format!("concurrency {c} with `ordering: partition`"),
-                "partition ordering keeps one batch in flight; use `ordering: key` or `none` for concurrency",
-            );
-            1
-        }
-        (Some(c), _) if !(1..=256).contains(&c) => {
-            ctx.problem(
-                format!("{field}.delivery.concurrency"),
-                format!("concurrency {c} is outside 1–256"),
-            );
-            1
-        }
-        (Some(c), _) => c as usize,
-    };
-    let batch = build_batch(ctx, field, &route.batch, &target.batch, limits);
-    let retry = build_retry(ctx, field, &route.retry, &target.retry);
-    let on_failure = match target.on_failure.or(route.on_failure) {
-        None | Some(OnFailureConfig::Dlq) => OnFailure::Dlq,
-        Some(OnFailureConfig::Block) => OnFailure::Block,
-    };
-    DeliverySettings {
-        ordering,
-        concurrency: NonZeroUsize::new(concurrency).unwrap_or(NonZeroUsize::MIN),
-        batch,
-        retry,
-        on_failure,
-    }
-}
-
-fn build_batch(
-    ctx: &mut Ctx,
-    field: &str,
-    route: &BatchConfig,
-    target: &BatchConfig,
-    limits: &KindLimits,
-) -> BatchLimits {
-    let f = format!("{field}.delivery.batch");
-    let records = target
-        .max_records
-        .or(route.max_records)
-        .unwrap_or(limits.default_records as u64);
-    if records == 0 || records > limits.max_records as u64 {
-        ctx.problem(
-            format!("{f}.max_records"),
-            format!(
-                "max_records {records} is outside 1–{} for {} targets",
-                limits.max_records, limits.kind
-            ),
-        );
-    }
-    let bytes = match target.max_bytes.as_ref().or(route.max_bytes.as_ref()) {
-        None => limits.default_bytes as u64,
-        Some(v) => {
-            let parsed = match v {
-                Value::Number(n) => n.as_u64().ok_or_else(|| format!("`{n}` is not a size")),
-                Value::String(s) => parse_byte_size(s),
-                other => Err(format!("`{other}` is not a size")),
-            };
-            parsed.unwrap_or_else(|e| {
-                ctx.hinted(format!("{f}.max_bytes"), e, "e.g. `262144`, `256KB`, `6MB`");
-                limits.default_bytes as u64
-            })
-        }
-    };
-    if bytes == 0 || bytes > limits.max_bytes as u64 {
-        ctx.problem(
-            format!("{f}.max_bytes"),
-            format!(
-                "max_bytes {bytes} is outside 1–{} for this {} target",
-                limits.max_bytes, limits.kind
-            ),
-        );
-    }
-    let max_wait = duration(
-        ctx,
-        &format!("{f}.max_wait"),
-        target.max_wait.as_ref().or(route.max_wait.as_ref()),
-        Duration::from_millis(100),
-    );
-    if max_wait > MAX_WAIT_LIMIT {
-        ctx.problem(
-            format!("{f}.max_wait"),
-            "max_wait is at most 300s (as Lambda's batching window)",
-        );
-    }
-    BatchLimits {
-        max_records: NonZeroUsize::new(records as usize).unwrap_or(NonZeroUsize::MIN),
-        max_bytes: NonZeroUsize::new(bytes as usize).unwrap_or(NonZeroUsize::MIN),
-        max_wait,
-    }
-}
-
-fn build_retry(
-    ctx: &mut Ctx,
-    field: &str,
-    route: &RetryConfig,
-    target: &RetryConfig,
-) -> RetryPolicy {
-    let f = format!("{field}.delivery.retry");
-    let attempts = target.max_attempts.or(route.max_attempts).unwrap_or(5);
-    if !(1..=1000).contains(&attempts) {
-        ctx.problem(
-            format!("{f}.max_attempts"),
-            format!(
-                "max_attempts {attempts} is outside 1–1000 (use `on_failure: block` for no limit)"
-            ),
-        );
-    }
-    let initial = duration(
-        ctx,
-        &format!("{f}.initial_backoff"),
-        target
-            .initial_backoff
-            .as_ref()
-            .or(route.initial_backoff.as_ref()),
-        Duration::from_millis(100),
-    );
-    let max = duration(
-        ctx,
-        &format!("{f}.max_backoff"),
-        target.max_backoff.as_ref().or(route.max_backoff.as_ref()),
-        Duration::from_secs(30),
-    );
-    if initial > max {
-        ctx.problem(
-            format!("{f}.initial_backoff"),
-            format!("initial_backoff {initial:?} is larger than max_backoff {max:?}"),
-        );
-    }
-    let multiplier = target.multiplier.or(route.multiplier).unwrap_or(2.0);
-    if !(1.0..=10.0).contains(&multiplier) {
-        ctx.problem(
-            format!("{f}.multiplier"),
-            format!("multiplier {multiplier} is outside 1.0–10.0"),
-        );
-    }
-    let age = target
-        .max_record_age
-        .as_ref()
-        .or(route.max_record_age.as_ref())
-        .map(|s| duration(ctx, &format!("{f}.max_record_age"), Some(s), Duration::ZERO));
-    if age == Some(Duration::ZERO) {
-        ctx.problem(
-            format!("{f}.max_record_age"),
-            "max_record_age must be more than 0",
-        );
-    }
-    RetryPolicy {
-        max_attempts: NonZeroU32::new(attempts).unwrap_or(NonZeroU32::MIN),
-        initial_backoff: initial,
-        max_backoff: max,
-        multiplier,
-        max_record_age: age,
-        bisect: target.bisect.or(route.bisect).unwrap_or(true),
-    }
-}
-
-fn duration(ctx: &mut Ctx, field: &str, text: Option<&String>, default: Duration) -> Duration {
-    match text {
-        None => default,
-        Some(t) => parse_duration(t).unwrap_or_else(|e| {
-            ctx.hinted(field, e, "e.g. `100ms`, `5s`, `1m`");
-            default
-        }),
     }
 }
