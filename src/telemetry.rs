@@ -1,9 +1,12 @@
 //! The metrics and health endpoint of `fanout run`: `/metrics` (Prometheus text format, from
-//! the engine's `metrics` events), `/healthz` (the process is alive) and `/readyz` (partitions
-//! are assigned and the consumer loop runs).
+//! the engine's `metrics` events), `/healthz` (the process is alive), `/readyz` (partitions
+//! are assigned and the consumer loop runs) and `/status` (JSON: targets up or down with their
+//! last error, lanes whose DLQ write fails, partitions' confirmed commits; see
+//! [`EngineStats::status`]).
 
 use axum::Router;
 use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
 use axum::routing::get;
 use fanout_engine::EngineStats;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
@@ -27,6 +30,13 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let ready_stats = stats.clone();
     let app = Router::new()
+        .route(
+            "/status",
+            get(move || {
+                let body = stats.status().to_string();
+                std::future::ready(([(CONTENT_TYPE, "application/json")], body))
+            }),
+        )
         .route("/metrics", get(move || std::future::ready(handle.render())))
         .route("/healthz", get(|| std::future::ready("ok\n")))
         .route(
@@ -44,7 +54,7 @@ pub async fn serve(
             }),
         );
     if let Ok(address) = listener.local_addr() {
-        tracing::info!(%address, "serving /metrics, /healthz, /readyz");
+        tracing::info!(%address, "serving /metrics, /healthz, /readyz, /status");
     }
     axum::serve(listener, app).await?;
     Ok(())

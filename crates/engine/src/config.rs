@@ -57,6 +57,11 @@ pub struct KafkaConfigFile {
 pub struct DlqConfigFile {
     /// Topic that receives records whose delivery failed for good. It must exist.
     pub topic: String,
+    /// librdkafka properties for the DLQ producer only, applied last (e.g.
+    /// `message.max.bytes`, `compression.type`). By default the producer shares `kafka`'s
+    /// connection settings and is sized for the largest record the consumer can receive.
+    #[serde(default)]
+    pub properties: BTreeMap<String, Value>,
 }
 
 /// Engine limits and timings; all optional.
@@ -89,6 +94,8 @@ pub struct EngineConfig {
     pub kafka: BTreeMap<String, String>,
     /// DLQ topic.
     pub dlq_topic: String,
+    /// librdkafka properties of the DLQ producer only (applied after fanout's sizing).
+    pub dlq_properties: BTreeMap<String, String>,
     /// Commit period.
     pub commit_interval: Duration,
     /// Per-partition record cap.
@@ -115,23 +122,10 @@ pub fn is_secret(key: &str) -> bool {
 
 impl std::fmt::Debug for EngineConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let kafka: BTreeMap<&str, &str> = self
-            .kafka
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str(),
-                    if is_secret(k) {
-                        "[redacted]"
-                    } else {
-                        v.as_str()
-                    },
-                )
-            })
-            .collect();
         f.debug_struct("EngineConfig")
-            .field("kafka", &kafka)
+            .field("kafka", &redacted(&self.kafka))
             .field("dlq_topic", &self.dlq_topic)
+            .field("dlq_properties", &redacted(&self.dlq_properties))
             .field("commit_interval", &self.commit_interval)
             .field("max_buffered_records", &self.max_buffered_records)
             .field("max_buffered_bytes", &self.max_buffered_bytes)
@@ -143,6 +137,21 @@ impl std::fmt::Debug for EngineConfig {
     }
 }
 
+/// Properties with secret values replaced, for printing.
+fn redacted(properties: &BTreeMap<String, String>) -> BTreeMap<&str, &str> {
+    properties
+        .iter()
+        .map(|(k, v)| {
+            let v = if is_secret(k) {
+                "[redacted]"
+            } else {
+                v.as_str()
+            };
+            (k.as_str(), v)
+        })
+        .collect()
+}
+
 impl EngineConfig {
     /// A configuration with default limits.
     pub fn new(bootstrap_servers: &str, group_id: &str, dlq_topic: &str) -> EngineConfig {
@@ -152,6 +161,7 @@ impl EngineConfig {
         EngineConfig {
             kafka,
             dlq_topic: dlq_topic.into(),
+            dlq_properties: BTreeMap::new(),
             commit_interval: Duration::from_secs(1),
             max_buffered_records: NonZeroUsize::new(5_000).expect("non-zero"),
             max_buffered_bytes: NonZeroUsize::new(16 << 20).expect("non-zero"),
@@ -241,27 +251,35 @@ pub fn parse_config(
         &cfg.dlq.topic,
     );
     for (key, value) in &cfg.kafka.properties {
-        let text = match value {
-            Value::String(s) => s.clone(),
-            Value::Number(_) | Value::Bool(_) => value.to_string(),
-            other => {
-                errors.push(error(
-                    &format!("kafka.properties.{key}"),
-                    format!("librdkafka properties are strings, numbers or booleans, not {other}"),
-                ));
-                continue;
-            }
+        let field = format!("kafka.properties.{key}");
+        let Some(text) = property_text(value) else {
+            errors.push(error(
+                &field,
+                format!("librdkafka properties are strings, numbers or booleans, not {value}"),
+            ));
+            continue;
         };
         if matches!(
             key.as_str(),
             "enable.auto.commit" | "enable.auto.offset.store"
         ) {
             errors.push(error(
-                &format!("kafka.properties.{key}"),
+                &field,
                 format!("`{key}` is managed by fanout (offsets are committed only once delivered)"),
             ));
         }
         engine.kafka.insert(key.clone(), text);
+    }
+    for (key, value) in &cfg.dlq.properties {
+        match property_text(value) {
+            Some(text) => {
+                engine.dlq_properties.insert(key.clone(), text);
+            }
+            None => errors.push(error(
+                &format!("dlq.properties.{key}"),
+                format!("librdkafka properties are strings, numbers or booleans, not {value}"),
+            )),
+        }
     }
     if cfg.dlq.topic.is_empty() {
         errors.push(error("dlq.topic", "the DLQ topic must be named".into()));
@@ -270,6 +288,10 @@ pub fn parse_config(
     let mut duration = |field: &str, text: &Option<String>, into: &mut Duration| {
         if let Some(t) = text {
             match parse_duration(t) {
+                Ok(d) if d.is_zero() => errors.push(error(
+                    &format!("engine.{field}"),
+                    format!("`{t}`: must be more than 0, e.g. `1s`"),
+                )),
                 Ok(d) => *into = d,
                 Err(m) => errors.push(error(&format!("engine.{field}"), m)),
             }
@@ -324,6 +346,15 @@ pub fn parse_config(
             Err(m) => errors.push(error(name, m)),
         }
     }
+    if engine.max_buffered_bytes_total < engine.max_buffered_bytes {
+        errors.push(error(
+            "engine.max_buffered_bytes_total",
+            format!(
+                "{} bytes is less than max_buffered_bytes ({} bytes): one partition would pause every other",
+                engine.max_buffered_bytes_total, engine.max_buffered_bytes
+            ),
+        ));
+    }
     let metrics_address = match &cfg.metrics {
         None => None,
         Some(m) => match m.address.parse() {
@@ -348,6 +379,15 @@ pub fn parse_config(
         })
     } else {
         Err(errors)
+    }
+}
+
+/// A librdkafka property value as text (`None` for lists and maps).
+fn property_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(_) | Value::Bool(_) => Some(value.to_string()),
+        _ => None,
     }
 }
 
@@ -399,5 +439,37 @@ mod tests {
         assert_eq!(errs.len(), 2, "{errs:?}");
         assert!(errs[0].message.contains("managed by fanout"));
         assert!(errs[1].message.contains("is not a duration"));
+    }
+
+    /// Values that cannot work are rejected with their location, all at once.
+    #[test]
+    fn values_that_cannot_work_are_rejected() {
+        let text = "kafka:\n  bootstrap_servers: b\n  group_id: g\ndlq:\n  topic: d\n  properties: {message.max.bytes: [1]}\nengine:\n  commit_interval: 0s\n  drain_timeout: 0ms\n  revoke_timeout: 0s\n  attempt_timeout: 0s\n  max_buffered_records: 0\n  max_buffered_bytes: 2MB\n  max_buffered_bytes_total: 1MB\n";
+        let errs: Vec<String> = parse_config("f.yaml", text, &env)
+            .unwrap_err()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            errs,
+            [
+                "f.yaml:6:16: dlq.properties.message.max.bytes: librdkafka properties are strings, numbers or booleans, not [1]",
+                "f.yaml:8:3: engine.commit_interval: `0s`: must be more than 0, e.g. `1s`",
+                "f.yaml:9:3: engine.drain_timeout: `0ms`: must be more than 0, e.g. `1s`",
+                "f.yaml:10:3: engine.revoke_timeout: `0s`: must be more than 0, e.g. `1s`",
+                "f.yaml:11:3: engine.attempt_timeout: `0s`: must be more than 0, e.g. `1s`",
+                "f.yaml:12:3: engine.max_buffered_records: must be at least 1",
+                "f.yaml:14:3: engine.max_buffered_bytes_total: 1048576 bytes is less than max_buffered_bytes (2097152 bytes): one partition would pause every other",
+            ]
+        );
+    }
+
+    #[test]
+    fn dlq_properties_are_kept_and_redacted_when_secret() {
+        let text = "kafka:\n  bootstrap_servers: b\n  group_id: g\ndlq:\n  topic: d\n  properties: {message.max.bytes: 2000000, sasl.password: s3cret}\n";
+        let cfg = parse_config("f.yaml", text, &env).unwrap();
+        assert_eq!(cfg.engine.dlq_properties["message.max.bytes"], "2000000");
+        let shown = format!("{:?}", cfg.engine);
+        assert!(!shown.contains("s3cret"), "{shown}");
     }
 }

@@ -8,7 +8,10 @@
 //! - `path` (required): the file to append to;
 //! - `fail_first`: fail the first N attempts of every record (retryable `function_error`);
 //! - `fail_keys`: records with these keys always fail (retryable `function_error`);
-//! - `permanent_keys`: records with these keys fail with a permanent `invalid_request`;
+//! - `permanent_keys`: records with these keys fail with a permanent `invalid_payload`;
+//! - `panic_keys`: a batch holding a record with one of these keys panics inside `deliver`;
+//! - `down_while`: while this file exists, every batch fails as `unavailable` (the target is
+//!   down: records are held, never dead-lettered);
 //! - `delay`: wait this long (e.g. `50ms`) before answering each batch;
 //! - `stall`: never answer (the engine's attempt timeout applies).
 //!
@@ -27,7 +30,7 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::target::{Delivery, DeliveryRecord, Failure, FailureKind, Target};
+use crate::target::{Delivery, DeliveryRecord, Failure, FailureKind, Outcome, Target};
 
 /// Ledger settings as written in a route file.
 #[derive(Debug, Clone, Deserialize)]
@@ -44,6 +47,12 @@ pub struct LedgerSettings {
     /// Keys that fail permanently.
     #[serde(default)]
     pub permanent_keys: Vec<String>,
+    /// Keys whose batches panic.
+    #[serde(default)]
+    pub panic_keys: Vec<String>,
+    /// While this file exists the target is down (`unavailable`).
+    #[serde(default)]
+    pub down_while: Option<PathBuf>,
     /// Delay before answering each batch, e.g. `50ms`.
     #[serde(default)]
     pub delay: Option<String>,
@@ -110,7 +119,7 @@ impl LedgerTarget {
             .unwrap_or_default();
         if self.settings.permanent_keys.iter().any(|k| *k == key) {
             return Some(Failure::new(
-                FailureKind::InvalidRequest,
+                FailureKind::InvalidPayload,
                 "PermanentKey",
                 format!("key {key} is configured to fail permanently"),
             ));
@@ -156,6 +165,23 @@ impl Target for LedgerTarget {
         if !self.delay.is_zero() {
             tokio::time::sleep(self.delay).await;
         }
+        if let Some(path) = &self.settings.down_while
+            && path.exists()
+        {
+            return Err(Failure::new(
+                FailureKind::Unavailable,
+                "LedgerDown",
+                format!("{} exists", path.display()),
+            ));
+        }
+        if let Some(key) = batch
+            .iter()
+            .filter_map(|r| r.key.as_deref())
+            .map(String::from_utf8_lossy)
+            .find(|k| self.settings.panic_keys.iter().any(|p| p == k))
+        {
+            panic!("ledger configured to panic on key {key:?}");
+        }
         let batch_no = self.batches.fetch_add(1, Ordering::Relaxed) + 1;
         let mut outcomes = Vec::with_capacity(batch.len());
         let mut lines = String::new();
@@ -177,7 +203,7 @@ impl Target for LedgerTarget {
                     lines.push_str(&line.to_string());
                     lines.push('\n');
                 }
-                outcomes.push(outcome);
+                outcomes.push(outcome.map_or(Outcome::Delivered, Outcome::Failed));
             }
         }
         self.file
@@ -185,7 +211,7 @@ impl Target for LedgerTarget {
             .unwrap_or_else(|e| e.into_inner())
             .write_all(lines.as_bytes())
             .map_err(|e| Failure::new(FailureKind::Unavailable, "LedgerWrite", e.to_string()))?;
-        Delivery::from_outcomes(outcomes)
+        Ok(Delivery::from_outcomes(outcomes))
     }
 }
 

@@ -51,16 +51,23 @@
 pub mod config;
 pub mod dlq;
 mod engine;
+pub mod health;
+pub mod kafka_headers;
 mod lane;
 pub mod ledger;
 mod partition;
 pub mod preflight;
+pub mod retry;
+pub mod status;
 pub mod target;
 mod telemetry;
 pub mod watermark;
 
 pub use config::{EngineConfig, LoadedConfig, parse_config};
-pub use engine::{Engine, EngineError, EngineStats};
+pub use engine::{Engine, EngineError};
 pub use lane::TargetStats;
 pub use preflight::{PreflightError, preflight};
-pub use target::{Delivery, DeliveryRecord, Failure, FailureKind, Target, TimestampType};
+pub use status::{EngineStats, PartitionStatus};
+pub use target::{
+    Cause, Delivery, DeliveryRecord, Failure, FailureKind, Outcome, Target, TimestampType,
+};

@@ -74,7 +74,8 @@ pub(crate) struct PartitionState {
     pub lanes: FxHashMap<TargetId, Lane>,
     pub tasks: JoinSet<()>,
     pub paused: bool,
-    pub last_committed: Option<i64>,
+    /// The last offset the broker confirmed as committed.
+    pub committed: Option<i64>,
 }
 
 impl PartitionState {
@@ -89,7 +90,7 @@ impl PartitionState {
             lanes: FxHashMap::default(),
             tasks: JoinSet::new(),
             paused: false,
-            last_committed: None,
+            committed: None,
         }
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use fanout_router::{RecordParts, RecordView};
-use rdkafka::message::{BorrowedMessage, Headers, Message, Timestamp};
+use rdkafka::message::{BorrowedMessage, Message, Timestamp};
 
 /// A Kafka record as delivered to targets; shared (`Arc`) by every target it goes to.
 #[derive(Debug, Clone)]
@@ -25,8 +25,12 @@ pub struct DeliveryRecord {
     pub key: Option<Vec<u8>>,
     /// Value bytes (`None` for a tombstone).
     pub value: Option<Vec<u8>>,
-    /// Headers in record order.
+    /// Headers in record order; a name that is not valid UTF-8 is decoded lossily here (as
+    /// the record view shows it) and kept as bytes in `header_name_bytes`.
     pub headers: Vec<(String, Option<Vec<u8>>)>,
+    /// The original bytes of header names that are not valid UTF-8, by index in `headers`
+    /// (empty for almost every record). The DLQ writes these bytes back.
+    pub header_name_bytes: Vec<(usize, Vec<u8>)>,
 }
 
 /// Kafka timestamp type.
@@ -43,20 +47,27 @@ pub enum TimestampType {
 impl DeliveryRecord {
     /// Copies a consumed message out of librdkafka's buffers (headers included, which
     /// librdkafka parses on this call); `topic` is the message's topic, shared between records.
+    /// Never panics, whatever the bytes: header names that are not UTF-8 are decoded lossily,
+    /// their bytes kept.
     pub fn from_message(msg: &BorrowedMessage<'_>, topic: Arc<str>) -> DeliveryRecord {
         let (timestamp, timestamp_type) = match msg.timestamp() {
             Timestamp::CreateTime(t) => (Some(t), TimestampType::CreateTime),
             Timestamp::LogAppendTime(t) => (Some(t), TimestampType::LogAppendTime),
             Timestamp::NotAvailable => (None, TimestampType::NotAvailable),
         };
-        let headers: Vec<(String, Option<Vec<u8>>)> = msg
-            .headers()
-            .map(|hs| {
-                hs.iter()
-                    .map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec)))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let raw = crate::kafka_headers::read(msg);
+        let mut headers = Vec::with_capacity(raw.len());
+        let mut header_name_bytes = Vec::new();
+        for (i, (name, value)) in raw.into_iter().enumerate() {
+            let name = match std::str::from_utf8(name) {
+                Ok(name) => name.to_owned(),
+                Err(_) => {
+                    header_name_bytes.push((i, name.to_vec()));
+                    String::from_utf8_lossy(name).into_owned()
+                }
+            };
+            headers.push((name, value.map(<[u8]>::to_vec)));
+        }
         DeliveryRecord {
             topic,
             partition: msg.partition(),
@@ -66,7 +77,16 @@ impl DeliveryRecord {
             key: msg.key().map(<[u8]>::to_vec),
             value: msg.payload().map(<[u8]>::to_vec),
             headers,
+            header_name_bytes,
         }
+    }
+
+    /// The bytes of header `index`'s name, as the producer sent them.
+    pub fn header_name_raw(&self, index: usize) -> &[u8] {
+        self.header_name_bytes
+            .iter()
+            .find(|(i, _)| *i == index)
+            .map_or_else(|| self.headers[index].0.as_bytes(), |(_, b)| b.as_slice())
     }
 
     /// The record view (the JSON document filters see), built from the record's bytes on each
@@ -116,28 +136,52 @@ impl DeliveryRecord {
 pub enum Delivery {
     /// Every record of the batch was delivered.
     Delivered,
-    /// Some records failed: one entry per record of the batch, in batch order (`None` =
-    /// delivered).
-    Partial(Vec<Option<Failure>>),
+    /// Not every record was delivered: one outcome per record of the batch, in batch order.
+    Partial(Vec<Outcome>),
 }
 
-impl Delivery {
-    /// Sums up per-record outcomes (batch order, `None` = delivered): every record delivered,
-    /// one failure shared by every record (the whole batch failed), or partial.
-    pub fn from_outcomes(outcomes: Vec<Option<Failure>>) -> Result<Delivery, Failure> {
-        if outcomes.iter().all(Option::is_none) {
-            return Ok(Delivery::Delivered);
+/// What happened to one record of a batch.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Delivered.
+    Delivered,
+    /// The record failed, and the failure is about this record alone (a per-entry error, a
+    /// `batchItemFailures` entry, a record too large on its own, a request that carried only
+    /// this record).
+    Failed(Failure),
+    /// The request that carried this record together with others failed as a whole: the
+    /// failure may be caused by any of them. The engine splits such records (`retry.bisect`)
+    /// to find the one at fault instead of charging each an attempt.
+    Shared(Failure),
+    /// Not sent: the target stopped after an earlier request of the batch failed, or the
+    /// destination asks for it again without having failed on it (records after a
+    /// `batchItemFailures` entry). Costs no attempt; it is sent again.
+    NotAttempted,
+}
+
+impl Outcome {
+    /// The failure, for `Failed` and `Shared`.
+    pub fn failure(&self) -> Option<&Failure> {
+        match self {
+            Outcome::Failed(f) | Outcome::Shared(f) => Some(f),
+            Outcome::Delivered | Outcome::NotAttempted => None,
         }
-        if let Some(Some(first)) = outcomes.first()
-            && outcomes.iter().all(|o| o.as_ref() == Some(first))
-        {
-            return Err(first.clone());
-        }
-        Ok(Delivery::Partial(outcomes))
     }
 }
 
-/// Why a delivery failed, as facts; [`Failure::is_retryable`] decides what that means.
+impl Delivery {
+    /// Sums up per-record outcomes (batch order): every record delivered, or partial.
+    pub fn from_outcomes(outcomes: Vec<Outcome>) -> Delivery {
+        if outcomes.iter().all(|o| *o == Outcome::Delivered) {
+            Delivery::Delivered
+        } else {
+            Delivery::Partial(outcomes)
+        }
+    }
+}
+
+/// Why a delivery failed, as facts; [`Failure::cause`] and [`Failure::is_retryable`] decide
+/// what that means.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
     /// What kind of failure.
@@ -148,42 +192,64 @@ pub struct Failure {
     pub message: String,
 }
 
-/// Kinds of delivery failure.
+/// Kinds of delivery failure. Each belongs to one [`Cause`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FailureKind {
-    /// The destination asked us to slow down (HTTP 429, `ThrottlingException`, ...).
-    Throttled,
-    /// No answer in time.
-    Timeout,
-    /// Network error or 5xx: the destination is (perhaps briefly) unavailable.
-    Unavailable,
-    /// The destination ran and reported an error (e.g. a Lambda function error).
+    /// The function ran and reported an error for the records it was given (a Lambda
+    /// function error, an invalid partial-batch response). Record cause, retryable.
     FunctionError,
-    /// The request is invalid and will stay invalid (4xx validation).
-    InvalidRequest,
-    /// The destination does not exist.
-    NotFound,
-    /// Not allowed.
-    AccessDenied,
-    /// The record can never fit the destination's size limit.
+    /// No answer within the attempt's time (the function ran too long on its records).
+    /// Record cause, retryable.
+    Timeout,
+    /// The record can never fit the destination's size limit. Record cause, permanent.
     PayloadTooLarge,
-    /// The record cannot be turned into what the destination accepts.
+    /// The record cannot be turned into what the destination accepts (not a JSON object,
+    /// `MalformedDetail`, an entry the destination rejects as invalid). Record cause,
+    /// permanent.
     InvalidPayload,
+    /// fanout itself failed on the record (a panic while matching or delivering it). Record
+    /// cause, retryable.
+    InternalError,
+    /// The destination asked us to slow down (HTTP 429, `ThrottlingException`, ...). Target
+    /// cause.
+    Throttled,
+    /// Network error, connect timeout or 5xx: the destination is unavailable. Target cause.
+    Unavailable,
+    /// The function or bus does not exist. Target cause.
+    NotFound,
+    /// Not allowed: access denied, unknown or expired credentials. Target cause.
+    AccessDenied,
+    /// The destination rejects requests as fanout builds them for this target (a wrong
+    /// qualifier, a bad endpoint, the SDK cannot build the request): its configuration is
+    /// wrong, not the record. Target cause.
+    InvalidRequest,
+}
+
+/// Who a failure is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Cause {
+    /// The record(s) sent: may end in the DLQ after the route's attempts.
+    Record,
+    /// The target or its environment (credentials, missing resources, unreachable endpoint,
+    /// throttling): never dead-letters a record; the lane holds, backs off and probes, and the
+    /// target is reported down.
+    Target,
 }
 
 impl FailureKind {
     /// Stable snake_case name, used in DLQ headers and metrics.
     pub fn as_str(self) -> &'static str {
         match self {
-            FailureKind::Throttled => "throttled",
-            FailureKind::Timeout => "timeout",
-            FailureKind::Unavailable => "unavailable",
             FailureKind::FunctionError => "function_error",
-            FailureKind::InvalidRequest => "invalid_request",
-            FailureKind::NotFound => "not_found",
-            FailureKind::AccessDenied => "access_denied",
+            FailureKind::Timeout => "timeout",
             FailureKind::PayloadTooLarge => "payload_too_large",
             FailureKind::InvalidPayload => "invalid_payload",
+            FailureKind::InternalError => "internal_error",
+            FailureKind::Throttled => "throttled",
+            FailureKind::Unavailable => "unavailable",
+            FailureKind::NotFound => "not_found",
+            FailureKind::AccessDenied => "access_denied",
+            FailureKind::InvalidRequest => "invalid_request",
         }
     }
 }
@@ -198,23 +264,34 @@ impl Failure {
         }
     }
 
-    /// **The** retry classification: every target failure goes through here, and nothing else
-    /// decides whether a failure is worth another attempt.
-    pub fn is_retryable(&self) -> bool {
+    /// **The** classification, part one: is the failure about the record or about the target?
+    /// Only record failures can dead-letter a record.
+    pub fn cause(&self) -> Cause {
         match self.kind {
-            FailureKind::Throttled
+            FailureKind::FunctionError
             | FailureKind::Timeout
+            | FailureKind::PayloadTooLarge
+            | FailureKind::InvalidPayload
+            | FailureKind::InternalError => Cause::Record,
+            FailureKind::Throttled
             | FailureKind::Unavailable
-            | FailureKind::FunctionError => true,
-            FailureKind::InvalidRequest
             | FailureKind::NotFound
             | FailureKind::AccessDenied
-            | FailureKind::PayloadTooLarge
-            | FailureKind::InvalidPayload => false,
+            | FailureKind::InvalidRequest => Cause::Target,
         }
     }
 
-    /// `retryable` or `permanent`.
+    /// **The** classification, part two: is another attempt worth making? Target failures
+    /// always are (the lane waits for the target); of record failures, a record too large or
+    /// invalid for the destination will never pass.
+    pub fn is_retryable(&self) -> bool {
+        !matches!(
+            self.kind,
+            FailureKind::PayloadTooLarge | FailureKind::InvalidPayload
+        )
+    }
+
+    /// `retryable` or `permanent` (the `fanout.error.class` DLQ header).
     pub fn class(&self) -> &'static str {
         if self.is_retryable() {
             "retryable"
@@ -241,8 +318,11 @@ impl fmt::Display for Failure {
 /// concurrently for the same records.
 ///
 /// Return `Ok(Delivery::Delivered)` when every record is delivered, `Ok(Delivery::Partial)`
-/// when some were, or `Err(failure)` when the whole batch failed. Do not retry inside: the
-/// engine counts attempts and backs off by the route's policy.
+/// with one [`Outcome`] per record otherwise, or `Err(failure)` when one request carrying the
+/// whole batch failed (the same as [`Outcome::Shared`] for every record, or
+/// [`Outcome::Failed`] for a batch of one). Do not retry inside: the engine counts attempts,
+/// splits failed batches and backs off by the route's policy. A panic inside `deliver` is
+/// caught: the batch's records fail as `internal_error`.
 #[async_trait]
 pub trait Target: Send + Sync + 'static {
     /// Delivers one batch (never empty).
@@ -254,49 +334,42 @@ mod tests {
     use super::*;
 
     #[test]
-    fn outcomes_sum_up_to_delivered_shared_failure_or_partial() {
-        let f = Failure::new(FailureKind::Throttled, "T", "slow down");
-        let g = Failure::new(FailureKind::InvalidRequest, "V", "bad");
+    fn outcomes_sum_up_to_delivered_or_partial() {
+        let f = Failure::new(FailureKind::FunctionError, "E", "boom");
         assert_eq!(
-            Delivery::from_outcomes(vec![None, None]),
-            Ok(Delivery::Delivered)
+            Delivery::from_outcomes(vec![Outcome::Delivered, Outcome::Delivered]),
+            Delivery::Delivered
         );
+        let partial = vec![Outcome::Delivered, Outcome::Failed(f.clone())];
         assert_eq!(
-            Delivery::from_outcomes(vec![Some(f.clone()), Some(f.clone())]),
-            Err(f.clone())
+            Delivery::from_outcomes(partial.clone()),
+            Delivery::Partial(partial)
         );
-        assert_eq!(
-            Delivery::from_outcomes(vec![Some(f.clone()), Some(g.clone())]),
-            Ok(Delivery::Partial(vec![Some(f.clone()), Some(g)]))
-        );
-        assert_eq!(
-            Delivery::from_outcomes(vec![None, Some(f.clone())]),
-            Ok(Delivery::Partial(vec![None, Some(f)]))
-        );
+        assert_eq!(Outcome::Shared(f.clone()).failure(), Some(&f));
+        assert_eq!(Outcome::NotAttempted.failure(), None);
     }
 
+    /// kind | cause | retryable: every kind, so that adding one means deciding here.
     #[test]
-    fn classification_is_by_kind() {
-        let retryable = [
-            FailureKind::Throttled,
-            FailureKind::Timeout,
-            FailureKind::Unavailable,
-            FailureKind::FunctionError,
+    fn every_kind_has_one_cause_and_retry_class() {
+        use FailureKind::*;
+        let table = [
+            (FunctionError, Cause::Record, true),
+            (Timeout, Cause::Record, true),
+            (PayloadTooLarge, Cause::Record, false),
+            (InvalidPayload, Cause::Record, false),
+            (InternalError, Cause::Record, true),
+            (Throttled, Cause::Target, true),
+            (Unavailable, Cause::Target, true),
+            (NotFound, Cause::Target, true),
+            (AccessDenied, Cause::Target, true),
+            (InvalidRequest, Cause::Target, true),
         ];
-        for kind in retryable {
-            assert!(Failure::new(kind, "c", "m").is_retryable(), "{kind:?}");
-        }
-        let permanent = [
-            FailureKind::InvalidRequest,
-            FailureKind::NotFound,
-            FailureKind::AccessDenied,
-            FailureKind::PayloadTooLarge,
-            FailureKind::InvalidPayload,
-        ];
-        for kind in permanent {
+        for (kind, cause, retryable) in table {
             let f = Failure::new(kind, "c", "m");
-            assert!(!f.is_retryable(), "{kind:?}");
-            assert_eq!(f.class(), "permanent");
+            assert_eq!(f.cause(), cause, "{kind:?}");
+            assert_eq!(f.is_retryable(), retryable, "{kind:?}");
+            assert_eq!(f.class(), if retryable { "retryable" } else { "permanent" });
         }
     }
 }

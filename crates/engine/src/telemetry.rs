@@ -14,6 +14,11 @@
 //! - `fanout_in_flight_records{topic, partition}`: consumed, not yet finished
 //! - `fanout_committed_offset{topic, partition}`
 //! - `fanout_consumer_lag{topic, partition}`: from librdkafka's statistics
+//! - `fanout_commit_failures_total{on}`: offset commits the broker did not confirm (`interval`,
+//!   `revoke`, `shutdown`)
+//! - `fanout_target_up{target}`: 1 while the target answers, 0 while it is down
+//!   ([`crate::health`])
+//! - `fanout_dlq_write_failures_total{reason}`: failed DLQ writes ([`crate::dlq`])
 
 use std::time::Duration;
 
@@ -182,5 +187,22 @@ impl ConsumerLag<'_> {
     pub fn emit(&self) {
         gauge!("fanout_consumer_lag", "topic" => self.topic.to_owned(), "partition" => self.partition.to_string())
             .set(self.lag as f64);
+    }
+}
+
+/// An offset commit failed (or was not confirmed); the next tick commits again.
+pub(crate) struct CommitFailed<'a> {
+    pub error: &'a rdkafka::error::KafkaError,
+    /// `interval`, `revoke` or `shutdown`.
+    pub on: &'static str,
+}
+
+impl CommitFailed<'_> {
+    pub fn emit(&self) {
+        tracing::warn!(
+            error = %self.error, on = self.on,
+            "offset commit failed; the offsets are committed again on the next tick (after a revoke, the new owner re-delivers from the last confirmed commit)"
+        );
+        counter!("fanout_commit_failures_total", "on" => self.on).increment(1);
     }
 }

@@ -2,29 +2,32 @@
 //! offsets committed from each partition's watermark.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering as AtomicOrdering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, SystemTime};
 
-use fanout_router::{RouteId, RouteTable, TargetId};
+use fanout_router::{RouteTable, TargetId};
 use futures::stream::FuturesOrdered;
 use futures::{FutureExt, StreamExt};
-use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{
-    BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
-};
-use rdkafka::message::{BorrowedMessage, Message};
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::producer::FutureProducer;
-use rdkafka::statistics::Statistics;
-use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use rdkafka::{Offset, TopicPartitionList};
 use rustc_hash::FxHashMap;
 
 use crate::config::EngineConfig;
-use crate::dlq::DlqWriter;
+use crate::dlq::{DeadLetter, DlqWriter};
+use crate::health::TargetHealth;
 use crate::lane::{Lane, LaneEnv, TargetRuntime, TargetStats};
 use crate::partition::{PartitionShared, PartitionState};
-use crate::target::{DeliveryRecord, Target};
-use crate::telemetry::{self, ConsumerLag, ConsumerMetrics, PartitionProgressed, TargetMetrics};
+use crate::status::{EngineStats, PartitionStatus};
+use crate::target::{DeliveryRecord, Failure, FailureKind, Target};
+use crate::telemetry::{self, ConsumerMetrics, PartitionProgressed, TargetMetrics};
+
+mod consumer;
+mod fetch;
+
+use consumer::{EngineContext, Revocations, pause};
+use fetch::{Fetched, MATCH_BATCH, MATCH_BATCHES_IN_FLIGHT, fetched, match_batch};
 
 /// Engine failures (bad setup or a Kafka client error that stops the run).
 #[derive(Debug, thiserror::Error)]
@@ -42,180 +45,9 @@ pub enum EngineError {
 
 type PartitionKey = (Arc<str>, i32);
 type Partitions = Arc<Mutex<FxHashMap<PartitionKey, PartitionState>>>;
-type Revocations = Arc<RevocationLog>;
-
-/// When partitions were revoked: a record fetched before its partition was revoked is not
-/// tracked after (it is uncommitted, and whoever owns the partition reads it).
-#[derive(Default)]
-struct RevocationLog {
-    /// Revocations so far; a record remembers the value when it was fetched.
-    epoch: AtomicU64,
-    /// The epoch each partition was last revoked in.
-    revoked_in: Mutex<FxHashMap<PartitionKey, u64>>,
-}
-
-/// Records are matched in batches of up to this many, off the consumer task.
-const MATCH_BATCH: usize = 64;
-/// Batches being matched at once; the consumer fetches no more until the oldest is handled.
-const MATCH_BATCHES_IN_FLIGHT: usize = 8;
-
-/// A fetched record, the routes it matched, and the revocation epoch when it was fetched.
-struct Fetched {
-    record: DeliveryRecord,
-    epoch: u64,
-    routes: Vec<RouteId>,
-}
-
-impl Fetched {
-    /// Was its partition revoked after it was fetched? Then it is not ours to track: it is
-    /// uncommitted, and whoever owns the partition now reads it again.
-    fn revoked_since(&self, revoked_in: &FxHashMap<PartitionKey, u64>) -> bool {
-        let key = (self.record.topic.clone(), self.record.partition);
-        revoked_in
-            .get(&key)
-            .is_some_and(|&epoch| epoch > self.epoch)
-    }
-}
-
-/// Matches a batch of records (the pure, parallel part of handling a record).
-fn match_batch(table: &RouteTable, mut batch: Vec<Fetched>) -> Vec<Fetched> {
-    let mut matched = Vec::new();
-    for fetched in &mut batch {
-        let record = &fetched.record;
-        table.match_parts(record.parts(), record.header_parts(), &mut matched);
-        fetched.routes.clone_from(&matched);
-    }
-    batch
-}
-
-/// Consumer context: gives up revoked partitions and commits their watermarks.
-struct EngineContext {
-    partitions: Partitions,
-    revocations: Revocations,
-    revoke_timeout: Duration,
-    assigned: Arc<AtomicUsize>,
-}
-
-impl ClientContext for EngineContext {
-    fn stats(&self, statistics: Statistics) {
-        for (topic, t) in &statistics.topics {
-            for (partition, p) in &t.partitions {
-                // librdkafka reports -1 where it does not know (e.g. unassigned partitions).
-                if *partition >= 0 && p.consumer_lag >= 0 {
-                    ConsumerLag {
-                        topic,
-                        partition: *partition,
-                        lag: p.consumer_lag,
-                    }
-                    .emit();
-                }
-            }
-        }
-    }
-}
-
-impl ConsumerContext for EngineContext {
-    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        if let Rebalance::Assign(tpl) = rebalance {
-            tracing::info!(partitions = tpl.count(), "partitions assigned");
-        }
-        let count = consumer.assignment().map(|a| a.count()).unwrap_or(0);
-        self.assigned.store(count, AtomicOrdering::Relaxed);
-    }
-
-    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        let Rebalance::Revoke(revoked) = rebalance else {
-            return;
-        };
-        let mut states = Vec::new();
-        {
-            let mut map = lock(&self.partitions);
-            let mut revoked_in = lock(&self.revocations.revoked_in);
-            let epoch = self.revocations.epoch.fetch_add(1, AtomicOrdering::SeqCst) + 1;
-            for elem in revoked.elements() {
-                let key: PartitionKey = (Arc::from(elem.topic()), elem.partition());
-                revoked_in.insert(key.clone(), epoch);
-                if let Some(state) = map.remove(&key) {
-                    states.push((key, state));
-                }
-            }
-        }
-        if states.is_empty() {
-            return;
-        }
-        tracing::info!(
-            partitions = states.len(),
-            "partitions revoked; stopping their lanes"
-        );
-        for (_, state) in &mut states {
-            state.shared.cancel.cancel();
-            state.lanes.clear();
-        }
-        // In-flight attempts may finish within the deadline; then the watermark is committed.
-        let deadline = self.revoke_timeout;
-        {
-            let wait = async {
-                let _ = tokio::time::timeout(deadline, async {
-                    for (_, state) in &mut states {
-                        while state.tasks.join_next().await.is_some() {}
-                    }
-                })
-                .await;
-            };
-            // Called from inside the consumer's poll, on a runtime worker: hand the worker's
-            // other tasks off while we wait.
-            if let Ok(handle) = tokio::runtime::Handle::try_current() {
-                tokio::task::block_in_place(|| handle.block_on(wait));
-            }
-        }
-        let mut tpl = TopicPartitionList::new();
-        for ((topic, partition), state) in &states {
-            if let Some(offset) = state.shared.progress().committable() {
-                let _ = tpl.add_partition_offset(topic, *partition, Offset::Offset(offset));
-            }
-        }
-        if tpl.count() > 0
-            && let Err(e) = consumer.commit(&tpl, CommitMode::Sync)
-        {
-            tracing::warn!(error = %e, "commit on revoke failed; the new owner re-delivers from the last commit");
-        }
-    }
-}
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Per-target counters and the engine's state, readable while it runs.
-#[derive(Debug, Clone)]
-pub struct EngineStats {
-    targets: Arc<Vec<(String, Arc<TargetStats>)>>,
-    assigned: Arc<AtomicUsize>,
-    consuming: Arc<AtomicBool>,
-    buffered: Arc<AtomicUsize>,
-}
-
-impl EngineStats {
-    /// Estimated bytes of the records buffered or in flight, across partitions (what
-    /// `max_buffered_bytes_total` caps).
-    pub fn buffered_bytes(&self) -> usize {
-        self.buffered.load(AtomicOrdering::Relaxed)
-    }
-
-    /// Partitions currently assigned to this member.
-    pub fn assigned_partitions(&self) -> usize {
-        self.assigned.load(AtomicOrdering::Relaxed)
-    }
-
-    /// Is the consumer loop running (subscribed and not shutting down)?
-    pub fn consuming(&self) -> bool {
-        self.consuming.load(AtomicOrdering::Relaxed)
-    }
-
-    /// (qualified target name, counters) for every target.
-    pub fn targets(&self) -> impl Iterator<Item = (&str, &TargetStats)> {
-        self.targets.iter().map(|(n, s)| (n.as_str(), &**s))
-    }
 }
 
 /// The delivery engine: consumes the routes' topics with one consumer group and delivers each
@@ -254,18 +86,21 @@ impl Engine {
                 settings: t.delivery.clone(),
                 stats: Arc::new(TargetStats::default()),
                 metrics: TargetMetrics::new(&t.qualified_name),
+                health: Arc::new(TargetHealth::new(&t.qualified_name)),
             }));
         }
         let stats = EngineStats {
             targets: Arc::new(
                 targets
                     .iter()
-                    .map(|t| (t.name.clone(), t.stats.clone()))
+                    .map(|t| (t.stats.clone(), t.health.clone()))
                     .collect(),
             ),
             assigned: Arc::new(AtomicUsize::new(0)),
             consuming: Arc::new(AtomicBool::new(false)),
             buffered: Arc::new(AtomicUsize::new(0)),
+            dlq: Arc::new(OnceLock::new()),
+            partitions: Arc::default(),
         };
         Ok(Engine {
             config,
@@ -289,41 +124,8 @@ impl Engine {
         }
         let partitions: Partitions = Arc::default();
         let revocations: Revocations = Arc::default();
-        // The DLQ producer shares the connection and security settings, not consumer-only ones
-        // (librdkafka would warn about each).
-        let mut producer_config = ClientConfig::new();
-        for (k, v) in self
-            .config
-            .kafka
-            .iter()
-            .filter(|(k, _)| !is_consumer_only(k))
-        {
-            producer_config.set(k, v);
-        }
-        let producer: FutureProducer = producer_config.create()?;
-        let mut client = ClientConfig::new();
-        for (k, v) in &self.config.kafka {
-            client.set(k, v);
-        }
-        client
-            .set("enable.auto.commit", "false")
-            .set("enable.auto.offset.store", "false");
-        if !self.config.kafka.contains_key("auto.offset.reset") {
-            client.set("auto.offset.reset", "earliest");
-        }
-        if !self.config.kafka.contains_key("queued.max.messages.kbytes") {
-            // librdkafka prefetches up to 64 MB by default; fanout buffers per partition itself.
-            client.set("queued.max.messages.kbytes", "16384");
-        }
-        if !self.config.kafka.contains_key("fetch.queue.backoff.ms") {
-            // librdkafka waits 1 s before fetching a partition again once the queue above is
-            // full; with a small queue that wait, not fanout, was the limit (`benches/e2e.rs`:
-            // 29k records/s at 1 s, 110k at 10 ms).
-            client.set("fetch.queue.backoff.ms", "10");
-        }
-        if !self.config.kafka.contains_key("statistics.interval.ms") {
-            client.set("statistics.interval.ms", "5000"); // consumer lag for the metrics
-        }
+        let producer: FutureProducer = consumer::dlq_producer_config(&self.config).create()?;
+        let client = consumer::consumer_config(&self.config);
         let consumer: StreamConsumer<EngineContext> =
             client.create_with_context(EngineContext {
                 partitions: partitions.clone(),
@@ -335,8 +137,10 @@ impl Engine {
         self.stats.consuming.store(true, AtomicOrdering::Relaxed);
         let metrics = ConsumerMetrics::new(&self.table);
         tracing::info!(topics = ?topics, group = self.config.kafka.get("group.id").map(String::as_str), "consuming");
+        let dlq = Arc::new(DlqWriter::new(producer, self.config.dlq_topic.clone()));
+        let _ = self.stats.dlq.set(dlq.clone());
         let env = Arc::new(LaneEnv {
-            dlq: Arc::new(DlqWriter::new(producer, self.config.dlq_topic.clone())),
+            dlq,
             attempt_timeout: self.config.attempt_timeout,
         });
         let mut targets: Vec<TargetId> = Vec::new();
@@ -353,7 +157,7 @@ impl Engine {
             tokio::select! {
                 biased;
                 () = &mut shutdown => break,
-                _ = commit_tick.tick() => self.commit(&consumer, &partitions, CommitMode::Async),
+                _ = commit_tick.tick() => self.commit(&consumer, &partitions),
                 _ = pause_tick.tick() => self.resume_drained(&consumer, &partitions),
                 Some(done) = matching.next(), if !matching.is_empty() => {
                     let batch = done.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
@@ -418,7 +222,15 @@ impl Engine {
             }
         }
         if tpl.count() > 0 {
-            consumer.commit(&tpl, CommitMode::Sync)?;
+            if let Err(e) = consumer.commit(&tpl, CommitMode::Sync) {
+                telemetry::CommitFailed {
+                    error: &e,
+                    on: "shutdown",
+                }
+                .emit();
+                return Err(e.into());
+            }
+            consumer::confirmed(&partitions, &tpl);
         }
         tracing::info!("stopped");
         Ok(())
@@ -433,13 +245,25 @@ impl Engine {
         fetched: Fetched,
         targets: &mut Vec<TargetId>,
     ) {
-        let Fetched { record, routes, .. } = fetched;
+        let Fetched {
+            record,
+            routes,
+            panicked,
+            ..
+        } = fetched;
         let partition = record.partition;
         metrics.consumed(&record.topic);
         for &route in &routes {
             metrics.matched(route);
         }
         targets.clear();
+        if let Some(message) = panicked {
+            let state = map
+                .entry((record.topic.clone(), partition))
+                .or_insert_with(|| PartitionState::new(partition, self.stats.buffered.clone()));
+            dead_letter_unmatched(state, env, record, message);
+            return;
+        }
         targets.extend(
             routes
                 .iter()
@@ -516,15 +340,14 @@ impl Engine {
         }
     }
 
-    fn commit(
-        &self,
-        consumer: &StreamConsumer<EngineContext>,
-        partitions: &Partitions,
-        mode: CommitMode,
-    ) {
+    /// Commits (asynchronously) every partition whose committable offset the broker has not
+    /// confirmed yet. An offset counts as committed only when the commit callback confirms it
+    /// ([`consumer::confirmed`]); a failed commit is counted and sent again on the next tick.
+    fn commit(&self, consumer: &StreamConsumer<EngineContext>, partitions: &Partitions) {
         let mut tpl = TopicPartitionList::new();
-        let mut map = lock(partitions);
-        for ((topic, partition), state) in map.iter_mut() {
+        let mut snapshot = Vec::new();
+        let map = lock(partitions);
+        for ((topic, partition), state) in map.iter() {
             let (offset, in_flight) = {
                 let p = state.shared.progress();
                 (p.committable(), p.pending_records())
@@ -533,90 +356,76 @@ impl Engine {
                 topic,
                 partition: *partition,
                 in_flight,
-                committed: state.last_committed,
+                committed: state.committed,
             }
             .emit();
-            if offset.is_some() && offset != state.last_committed {
-                let _ = tpl.add_partition_offset(
-                    topic,
-                    *partition,
-                    Offset::Offset(offset.unwrap_or_default()),
-                );
-                state.last_committed = offset;
+            snapshot.push(PartitionStatus {
+                topic: topic.to_string(),
+                partition: *partition,
+                committed: state.committed,
+                committable: offset,
+                in_flight,
+                paused: state.paused,
+            });
+            if let Some(offset) = offset
+                && Some(offset) != state.committed
+            {
+                let _ = tpl.add_partition_offset(topic, *partition, Offset::Offset(offset));
             }
         }
         drop(map);
+        snapshot.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
+        *lock(&self.stats.partitions) = snapshot;
         telemetry::buffered_bytes(self.stats.buffered_bytes());
         if tpl.count() > 0
-            && let Err(e) = consumer.commit(&tpl, mode)
+            && let Err(e) = consumer.commit(&tpl, CommitMode::Async)
         {
-            tracing::warn!(error = %e, "offset commit failed; will retry on the next tick");
-        }
-    }
-}
-
-/// Pauses partitions. Records of theirs already fetched may still arrive, and are fetched again
-/// on resume; `handle` skips offsets it already tracks.
-fn pause<'a>(
-    consumer: &StreamConsumer<EngineContext>,
-    partitions: impl IntoIterator<Item = ((&'a Arc<str>, i32), &'a mut PartitionState)>,
-) {
-    let mut tpl = TopicPartitionList::new();
-    let mut states = Vec::new();
-    for ((topic, partition), state) in partitions {
-        tpl.add_partition(topic, partition);
-        states.push(state);
-    }
-    if states.is_empty() {
-        return;
-    }
-    match consumer.pause(&tpl) {
-        Ok(()) => {
-            for state in states {
-                state.paused = true;
+            telemetry::CommitFailed {
+                error: &e,
+                on: "interval",
             }
-            tracing::debug!(partitions = tpl.count(), "partitions paused: buffer full");
+            .emit();
         }
-        Err(e) => tracing::warn!(error = %e, "pausing partitions failed"),
     }
 }
 
-/// librdkafka properties that only a consumer understands.
-fn is_consumer_only(key: &str) -> bool {
-    const KEYS: [&str; 12] = [
-        "group.id",
-        "group.instance.id",
-        "group.protocol",
-        "session.timeout.ms",
-        "heartbeat.interval.ms",
-        "max.poll.interval.ms",
-        "auto.offset.reset",
-        "partition.assignment.strategy",
-        "isolation.level",
-        "check.crcs",
-        "statistics.interval.ms",
-        "allow.auto.create.topics",
-    ];
-    KEYS.contains(&key) || key.starts_with("fetch.") || key.starts_with("queued.")
-}
-
-/// A fetched message, copied out of librdkafka's buffer, not matched yet.
-fn fetched(
-    msg: &BorrowedMessage<'_>,
-    revocations: &Revocations,
-    topic_names: &mut Vec<Arc<str>>,
-) -> Fetched {
-    let topic = match topic_names.iter().find(|t| ***t == *msg.topic()) {
-        Some(t) => t.clone(),
-        None => {
-            let t: Arc<str> = Arc::from(msg.topic());
-            topic_names.push(t.clone());
-            t
+/// Dead-letters a record whose matching panicked (it cannot be routed): it owes one delivery,
+/// finished once the DLQ has it.
+fn dead_letter_unmatched(
+    state: &mut PartitionState,
+    env: &Arc<LaneEnv>,
+    record: DeliveryRecord,
+    message: String,
+) {
+    {
+        let mut progress = state.shared.progress();
+        if !progress.is_new(record.offset) {
+            return;
         }
-    };
-    Fetched {
-        epoch: revocations.epoch.load(AtomicOrdering::SeqCst),
-        record: DeliveryRecord::from_message(msg, topic),
-        routes: Vec::new(),
+        PartitionShared::track(
+            &mut progress,
+            &state.shared.buffered,
+            record.offset,
+            1,
+            record.memory_estimate(),
+        );
     }
+    let dlq = env.dlq.clone();
+    let shared = state.shared.clone();
+    state.tasks.spawn(async move {
+        let failure = Failure::new(FailureKind::InternalError, "MatchPanic", message);
+        let now = SystemTime::now();
+        let dl = DeadLetter {
+            route: "(matching)",
+            target: "(matching)",
+            failure: &failure,
+            reason: "permanent_error",
+            attempts: 1,
+            first_attempt: now,
+            last_attempt: now,
+        };
+        if dlq.write(&record, &dl, &shared.cancel).await {
+            shared.finish([record.offset]);
+        }
+    });
 }
