@@ -225,6 +225,7 @@ impl SubLane {
         let mut left = Left::default();
         let mut delivered = Vec::new();
         let mut answered = false;
+        let mut target_failure: Option<Failure> = None;
         for (mut p, outcome) in segment.into_iter().zip(outcomes) {
             let (failure, shared) = match outcome {
                 Outcome::Delivered => {
@@ -249,9 +250,14 @@ impl SubLane {
                 t.settings.on_failure,
             );
             p.attempts = attempts;
-            if failure.cause() == Cause::Record {
-                answered = true;
-                t.health.record_failed(&failure);
+            match failure.cause() {
+                Cause::Record => {
+                    answered = true;
+                    t.health.record_failed(&failure);
+                }
+                Cause::Target => {
+                    target_failure.get_or_insert_with(|| failure.clone());
+                }
             }
             match verdict {
                 Verdict::Retry => {
@@ -278,7 +284,7 @@ impl SubLane {
             answered = true;
             self.finish_delivered(&delivered);
         }
-        match &left.held {
+        match &target_failure {
             Some(failure) => t.health.target_failed(failure),
             None if answered => t.health.answered(),
             None => {}
