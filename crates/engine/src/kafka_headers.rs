@@ -29,32 +29,34 @@ pub fn read<'m>(msg: &'m BorrowedMessage<'_>) -> Vec<RawHeader<'m>> {
 
 /// Every header of a header list, names as bytes.
 pub fn read_borrowed(headers: &BorrowedHeaders) -> Vec<RawHeader<'_>> {
+    (0..headers.count())
+        .filter_map(|idx| get(headers, idx))
+        .collect()
+}
+
+/// Header `idx` of a header list (`None` past the end), its name as bytes.
+pub fn get(headers: &BorrowedHeaders, idx: usize) -> Option<RawHeader<'_>> {
     // A `&BorrowedHeaders` is rdkafka's view of librdkafka's `rd_kafka_headers_t`: its address
     // is the native pointer (rdkafka builds it by casting that pointer, and casts it back the
     // same way in its own `Headers` implementation).
     let native = ptr::from_ref(headers).cast::<rdsys::rd_kafka_headers_t>();
-    (0..headers.count())
-        .filter_map(|idx| {
-            let mut name: *const c_char = ptr::null();
-            let mut value: *const c_void = ptr::null();
-            let mut size: usize = 0;
-            // SAFETY: `native` is a live header list for the lifetime of `headers`; `idx` is
-            // below its count; the out-pointers are valid locals.
-            let err = unsafe {
-                rdsys::rd_kafka_header_get_all(native, idx, &mut name, &mut value, &mut size)
-            };
-            if err != RDKafkaRespErr::RD_KAFKA_RESP_ERR_NO_ERROR || name.is_null() {
-                return None;
-            }
-            // SAFETY: librdkafka stores header names NUL-terminated and keeps them (and values)
-            // alive as long as the header list, which `headers` borrows.
-            let name = unsafe { CStr::from_ptr(name) }.to_bytes();
-            let value = (!value.is_null())
-                // SAFETY: `value` points to `size` bytes owned by the header list.
-                .then(|| unsafe { std::slice::from_raw_parts(value.cast::<u8>(), size) });
-            Some((name, value))
-        })
-        .collect()
+    let mut name: *const c_char = ptr::null();
+    let mut value: *const c_void = ptr::null();
+    let mut size: usize = 0;
+    // SAFETY: `native` is a live header list for the lifetime of `headers`; librdkafka checks
+    // `idx` against its count; the out-pointers are valid locals.
+    let err =
+        unsafe { rdsys::rd_kafka_header_get_all(native, idx, &mut name, &mut value, &mut size) };
+    if err != RDKafkaRespErr::RD_KAFKA_RESP_ERR_NO_ERROR || name.is_null() {
+        return None;
+    }
+    // SAFETY: librdkafka stores header names NUL-terminated and keeps them (and values) alive
+    // as long as the header list, which `headers` borrows.
+    let name = unsafe { CStr::from_ptr(name) }.to_bytes();
+    let value = (!value.is_null())
+        // SAFETY: `value` points to `size` bytes owned by the header list.
+        .then(|| unsafe { std::slice::from_raw_parts(value.cast::<u8>(), size) });
+    Some((name, value))
 }
 
 /// Appends a header whose name is any bytes (a name with a NUL byte cannot exist in

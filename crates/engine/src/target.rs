@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use fanout_router::{RecordParts, RecordView};
-use rdkafka::message::{BorrowedMessage, Message, Timestamp};
+use rdkafka::message::{BorrowedMessage, Headers, Message, Timestamp};
+
+use crate::kafka_headers;
 
 /// A Kafka record as delivered to targets; shared (`Arc`) by every target it goes to.
 #[derive(Debug, Clone)]
@@ -55,10 +57,12 @@ impl DeliveryRecord {
             Timestamp::LogAppendTime(t) => (Some(t), TimestampType::LogAppendTime),
             Timestamp::NotAvailable => (None, TimestampType::NotAvailable),
         };
-        let raw = crate::kafka_headers::read(msg);
-        let mut headers = Vec::with_capacity(raw.len());
+        let raw = msg.headers();
+        let count = raw.map_or(0, Headers::count);
+        let mut headers = Vec::with_capacity(count);
         let mut header_name_bytes = Vec::new();
-        for (i, (name, value)) in raw.into_iter().enumerate() {
+        let all = (0..count).filter_map(|i| raw.and_then(|h| kafka_headers::get(h, i)));
+        for (i, (name, value)) in all.enumerate() {
             let name = match std::str::from_utf8(name) {
                 Ok(name) => name.to_owned(),
                 Err(_) => {
