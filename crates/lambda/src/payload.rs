@@ -24,7 +24,7 @@ use std::sync::Arc;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use fanout_engine::{DeliveryRecord, TimestampType};
-use serde_json::Value;
+use fanout_router::RecordView;
 
 /// Where the records come from, as the ESM event names it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -223,12 +223,15 @@ pub fn plan_esm(batch: &[Arc<DeliveryRecord>], source: &EventSource, limit: usiz
     plan
 }
 
-/// One invocation per record, each the record's view as JSON.
+/// One invocation per record, each the record's view as JSON, with a key or value that is JSON
+/// sent as its own text ([`RecordView::write_json`]): the function receives the JSON the
+/// route's filters matched, even where serde_json could not build it (a number beyond `f64`, a
+/// lone surrogate, nesting deeper than 128).
 pub fn plan_records(batch: &[Arc<DeliveryRecord>], limit: usize) -> Plan {
     let mut plan = Plan::default();
     for (index, record) in batch.iter().enumerate() {
-        let payload = serde_json::to_vec::<Value>(record.view().view())
-            .expect("a JSON value always serializes");
+        let mut payload = Vec::with_capacity(record.size() + 128);
+        RecordView::write_json(record.parts(), record.header_parts(), &mut payload);
         if payload.len() > limit {
             plan.too_large.push((index, payload.len()));
         } else {
@@ -239,4 +242,65 @@ pub fn plan_records(batch: &[Arc<DeliveryRecord>], limit: usize) -> Plan {
         }
     }
     plan
+}
+
+#[cfg(test)]
+mod record_format_tests {
+    use fanout_router::{RecordParts, RouteTable};
+
+    use super::*;
+
+    fn record(value: &str) -> Arc<DeliveryRecord> {
+        Arc::new(DeliveryRecord {
+            topic: "t".into(),
+            partition: 0,
+            offset: 7,
+            timestamp: Some(1_545_084_650_987),
+            timestamp_type: TimestampType::CreateTime,
+            key: Some(b"k-1".to_vec()),
+            value: Some(value.as_bytes().to_vec()),
+            headers: vec![("h".into(), Some(b"x".to_vec()))],
+            header_name_bytes: Vec::new(),
+        })
+    }
+
+    /// Whether `payload`, read as a record value by fanout's parser, has an object `value`
+    /// with `"ok": 1`.
+    fn value_is_an_object(payload: &[u8]) -> bool {
+        let mut builder = RouteTable::builder();
+        builder.add_file(
+            "r.yaml",
+            "routes: [{name: r, topics: [t], filters: [{pattern: {\"value\": {\"value\": {\"ok\": [1]}}}}], targets: [{lambda: {function: f}}]}]",
+        );
+        let table = builder.build().expect("valid route");
+        let parts = RecordParts {
+            topic: "t",
+            value: Some(payload),
+            ..Default::default()
+        };
+        let mut out = Vec::new();
+        table.match_parts(parts, [], &mut out);
+        out.len() == 1
+    }
+
+    #[test]
+    fn values_serde_json_cannot_build_are_sent_as_the_json_the_filters_saw() {
+        let deep = format!(r#"{{"ok":1,"z":{}{}}}"#, "[".repeat(200), "]".repeat(200));
+        for value in [
+            r#"{"ok":1,"n":1e400}"#.to_owned(),
+            r#"{"ok":1,"s":"\ud800"}"#.to_owned(),
+            deep,
+        ] {
+            let plan = plan_records(&[record(&value)], 1 << 20);
+            let payload = &plan.chunks[0].payload;
+            let text = std::str::from_utf8(payload).expect("UTF-8");
+            assert!(text.ends_with(&format!(r#","value":{value}}}"#)), "{text}");
+            assert!(value_is_an_object(payload), "{text}");
+            assert!(fanout_router::record::json_text(payload).is_some());
+        }
+        // Ordinary JSON: the record view, as before.
+        let plan = plan_records(&[record(r#"{"ok": 1}"#)], 1 << 20);
+        let view: serde_json::Value = serde_json::from_slice(&plan.chunks[0].payload).unwrap();
+        assert_eq!(view, *record(r#"{"ok": 1}"#).view().view());
+    }
 }
