@@ -30,11 +30,24 @@
 //!   target's `delivery.batch.max_bytes` (default 256 KB) of entry size, counted as EventBridge
 //!   documents it ([`entry_size`]). An entry larger than that on its own fails as
 //!   `payload_too_large`.
-//! - The outcome is per record: entries EventBridge rejected (`ErrorCode`) fail alone, so the
-//!   engine retries only those (throttling, internal failures) or dead-letters them with the
-//!   entry's code and message (`InvalidArgument`, `MalformedDetail`, ...). Whole-request errors
-//!   are mapped in [`classify::request_failure`]; [`fanout_engine::Failure::is_retryable`]
-//!   decides what is retried.
+//! - Requests are sent one after the other. The outcome is per record
+//!   ([`fanout_engine::Outcome`]): an entry EventBridge rejected (`ErrorCode`) fails alone; a
+//!   request that fails as a whole is *shared* by its entries when it carried several (the
+//!   engine splits them to find the one at fault) and fails its entry alone when it carried
+//!   one; after a failed request the later requests are not sent and their records are *not
+//!   attempted* (no attempt charged, sent again in order). Entries missing from a response
+//!   fail as `unavailable` (`MissingResultEntry`) and are sent again.
+//! - Failures about **the records** (dead-lettered, at once since another attempt cannot
+//!   help): a record that cannot become an entry (`invalid_payload`), an entry too large
+//!   (`payload_too_large`), an entry EventBridge rejects for its content (`InvalidArgument`,
+//!   `MalformedDetail`, `RedactionFailure` and per-entry codes it does not document, as
+//!   `invalid_payload`), and a request too large; a timeout of a sent request is retried first.
+//! - Failures about **the target** (held, never dead-lettered: the lane backs off and probes
+//!   until the target recovers): throttling (per entry or per request), internal failures and
+//!   5xx, a bus that does not exist, access denied (also per entry:
+//!   `NotAuthorizedForSourceException`, ...) and credentials, endpoints that cannot be reached,
+//!   requests EventBridge rejects as configured (`ValidationException`). [`classify`] calls the
+//!   shared [`fanout_aws`] tables, the same as the Lambda target's.
 
 pub mod classify;
 mod entry;

@@ -4,14 +4,16 @@
 use std::sync::Arc;
 
 use aws_sdk_eventbridge::types::PutEventsResultEntry;
-use fanout_engine::{Delivery, DeliveryRecord, Failure, FailureKind, TimestampType};
+use fanout_engine::{
+    Cause, Delivery, DeliveryRecord, Failure, FailureKind, Outcome, TimestampType,
+};
 use fanout_router::{Detail, DetailType};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use serde_json_path::JsonPath;
 
-use crate::entry::{EntrySpec, MAX_ENTRIES, entry_size, split};
-use crate::target::entry_outcomes;
+use crate::entry::{Entry, EntrySpec, MAX_ENTRIES, entry_size, split};
+use crate::target::{deliver_entries, entry_outcomes};
 
 fn record(offset: i64, value: Option<&[u8]>, timestamp: Option<i64>) -> Arc<DeliveryRecord> {
     let headers = vec![("trace".to_owned(), Some(b"t1".to_vec()))];
@@ -24,6 +26,7 @@ fn record(offset: i64, value: Option<&[u8]>, timestamp: Option<i64>) -> Arc<Deli
         key: Some(b"k1".to_vec()),
         value: value.map(<[u8]>::to_vec),
         headers,
+        header_name_bytes: Vec::new(),
     })
 }
 
@@ -152,17 +155,21 @@ fn an_entry_over_the_request_limit_is_payload_too_large_alone() {
     );
     let batch = vec![small.clone(), big, small];
     let s = spec(DetailType::Constant("T".into()), Detail::Value);
-    let mut outcomes = vec![None; 3];
+    let mut outcomes = vec![Outcome::NotAttempted; 3];
     let entries = s.entries(&batch, 100, &mut outcomes);
     assert_eq!(entries.iter().map(|e| e.index).collect::<Vec<_>>(), [0, 2]);
     assert!(entries.iter().all(|e| e.size <= 100));
-    let f = outcomes[1].as_ref().unwrap();
+    let Outcome::Failed(f) = &outcomes[1] else {
+        panic!("the large entry fails alone: {outcomes:?}");
+    };
     assert_eq!(
         (f.kind, f.code.as_str()),
         (FailureKind::PayloadTooLarge, "EntryTooLarge")
     );
     assert!(!f.is_retryable());
-    assert!(outcomes[0].is_none() && outcomes[2].is_none());
+    assert_eq!(f.cause(), Cause::Record);
+    assert_eq!(outcomes[0], Outcome::NotAttempted, "not sent yet");
+    assert_eq!(outcomes[2], Outcome::NotAttempted);
 }
 
 #[test]
@@ -220,47 +227,131 @@ fn result_entries_become_per_record_outcomes() {
         failed_entry("MalformedDetail", "Detail is malformed."),
         failed_entry("InternalFailure", "oops"),
         failed_entry("InvalidArgument", "Parameter DetailType is not valid."),
+        failed_entry("AccessDeniedException", "not allowed"),
     ];
-    let outcomes = entry_outcomes(&results, 6);
-    assert!(outcomes[0].is_none());
+    let outcomes = entry_outcomes(&results, 7);
+    assert_eq!(outcomes[0], Outcome::Delivered);
     let kinds: Vec<_> = outcomes[1..]
         .iter()
-        .map(|o| {
-            o.as_ref()
-                .map(|f| (f.kind, f.code.as_str(), f.is_retryable()))
+        .map(|o| match o {
+            Outcome::Failed(f) => (f.kind, f.code.as_str(), f.cause()),
+            other => panic!("every rejected entry fails alone: {other:?}"),
         })
         .collect();
     assert_eq!(
         kinds,
         [
-            Some((FailureKind::Throttled, "ThrottlingException", true)),
-            Some((FailureKind::InvalidPayload, "MalformedDetail", false)),
-            Some((FailureKind::Unavailable, "InternalFailure", true)),
-            Some((FailureKind::InvalidRequest, "InvalidArgument", false)),
-            // Not reported at all: sent again rather than lost.
-            Some((FailureKind::Unavailable, "MissingResultEntry", true)),
+            (FailureKind::Throttled, "ThrottlingException", Cause::Target),
+            (
+                FailureKind::InvalidPayload,
+                "MalformedDetail",
+                Cause::Record
+            ),
+            (FailureKind::Unavailable, "InternalFailure", Cause::Target),
+            (
+                FailureKind::InvalidPayload,
+                "InvalidArgument",
+                Cause::Record
+            ),
+            (
+                FailureKind::AccessDenied,
+                "AccessDeniedException",
+                Cause::Target
+            ),
+            // Not reported at all: held and sent again rather than lost or dead-lettered.
+            (
+                FailureKind::Unavailable,
+                "MissingResultEntry",
+                Cause::Target
+            ),
         ]
     );
     assert_eq!(
-        outcomes[4].as_ref().unwrap().message,
+        outcomes[4].failure().unwrap().message,
         "Parameter DetailType is not valid."
     );
 }
 
+/// Entries of `n` records of one byte each, at batch indexes `0..n`.
+fn entries(n: usize) -> Vec<Entry> {
+    let s = spec(DetailType::Constant("T".into()), Detail::Value);
+    (0..n)
+        .map(|i| s.entry(i, &record(i as i64, Some(b"{}"), None)).unwrap())
+        .collect()
+}
+
+/// Runs `deliver_entries` with request answers given in order; returns the outcome and the
+/// number of entries of each request sent.
+fn deliver(
+    outcomes: Vec<Outcome>,
+    entries: Vec<Entry>,
+    answers: Vec<Result<(), Failure>>,
+) -> (Delivery, Vec<usize>) {
+    let answers = std::cell::RefCell::new(answers.into_iter());
+    let sent = std::cell::RefCell::new(Vec::new());
+    let delivery = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(deliver_entries(outcomes, entries, 1 << 20, |part| {
+            sent.borrow_mut().push(part.len());
+            let answer = answers.borrow_mut().next().expect("an answer per request");
+            async move { answer.map(|()| vec![Outcome::Delivered; part.len()]) }
+        }));
+    (delivery, sent.into_inner())
+}
+
 #[test]
-fn summary_is_delivered_shared_failure_or_partial() {
-    assert_eq!(
-        Delivery::from_outcomes(vec![None, None]),
-        Ok(Delivery::Delivered)
+fn a_failed_request_is_shared_by_its_entries_and_stops_the_batch() {
+    let f = Failure::new(FailureKind::Throttled, "ThrottlingException", "slow down");
+    let (delivery, sent) = deliver(
+        vec![Outcome::NotAttempted; 25],
+        entries(25),
+        vec![Ok(()), Err(f.clone())],
     );
-    let throttled = Failure::new(FailureKind::Throttled, "ThrottlingException", "slow down");
-    assert_eq!(
-        Delivery::from_outcomes(vec![Some(throttled.clone()), Some(throttled.clone())]),
-        Err(throttled.clone())
+    assert_eq!(sent, [10, 10], "the third request is not sent");
+    let mut want = vec![Outcome::Delivered; 10];
+    want.extend(vec![Outcome::Shared(f); 10]);
+    want.extend(vec![Outcome::NotAttempted; 5]);
+    assert_eq!(delivery, Delivery::Partial(want));
+
+    let (delivery, sent) = deliver(
+        vec![Outcome::NotAttempted; 25],
+        entries(25),
+        vec![Ok(()); 3],
+    );
+    assert_eq!(sent, [10, 10, 5]);
+    assert_eq!(delivery, Delivery::Delivered);
+}
+
+#[test]
+fn a_failed_request_of_one_entry_fails_it_alone() {
+    let f = Failure::new(FailureKind::NotFound, "ResourceNotFoundException", "no bus");
+    let (delivery, _) = deliver(
+        vec![Outcome::NotAttempted; 1],
+        entries(1),
+        vec![Err(f.clone())],
     );
     assert_eq!(
-        Delivery::from_outcomes(vec![None, Some(throttled.clone())]),
-        Ok(Delivery::Partial(vec![None, Some(throttled)]))
+        delivery,
+        Delivery::Partial(vec![Outcome::Failed(f.clone())])
+    );
+
+    // Records that could not become entries keep their own failure, even when a request of
+    // the batch fails.
+    let invalid = Failure::new(FailureKind::InvalidPayload, "DetailNotObject", "an array");
+    let mut outcomes = vec![Outcome::NotAttempted; 3];
+    outcomes[1] = Outcome::Failed(invalid.clone());
+    let mut built = entries(3);
+    built.remove(1);
+    let (delivery, sent) = deliver(outcomes, built, vec![Err(f.clone())]);
+    assert_eq!(sent, [2]);
+    assert_eq!(
+        delivery,
+        Delivery::Partial(vec![
+            Outcome::Shared(f.clone()),
+            Outcome::Failed(invalid),
+            Outcome::Shared(f),
+        ])
     );
 }
 
@@ -300,14 +391,25 @@ async fn deliver_fails_unsendable_records_without_a_request() {
     let Ok(Delivery::Partial(outcomes)) = target.deliver(&unsendable).await else {
         panic!("two different failures make a partial result");
     };
-    let kinds: Vec<_> = outcomes.iter().map(|o| o.as_ref().unwrap().kind).collect();
+    let kinds: Vec<_> = outcomes
+        .iter()
+        .map(|o| match o {
+            Outcome::Failed(f) => f.kind,
+            other => panic!("each fails alone: {other:?}"),
+        })
+        .collect();
     assert_eq!(
         kinds,
         [FailureKind::InvalidPayload, FailureKind::PayloadTooLarge]
     );
 
     let sendable = vec![record(2, Some(br#"{"a":1}"#), None)];
-    let failure = target.deliver(&sendable).await.unwrap_err();
+    let Ok(Delivery::Partial(outcomes)) = target.deliver(&sendable).await else {
+        panic!("the request fails");
+    };
+    let [Outcome::Failed(failure)] = &outcomes[..] else {
+        panic!("a request of one record fails it alone: {outcomes:?}");
+    };
     assert_eq!(failure.kind, FailureKind::Unavailable, "{failure}");
-    assert!(failure.is_retryable());
+    assert_eq!(failure.cause(), Cause::Target, "held, never dead-lettered");
 }

@@ -18,9 +18,10 @@ const WAIT: Duration = Duration::from_secs(90);
 
 /// Every matching record arrives exactly once per target with the configured source,
 /// detail type (constant / JSONPath) and detail (value / envelope); records that match no route
-/// arrive nowhere; an entry EventBridge rejects and a record that cannot become an event are
-/// dead-lettered with their error codes while the rest of their batches is delivered; entries
-/// throttled once are retried (alone) and delivered.
+/// arrive nowhere; an entry EventBridge rejects (`InvalidArgument`: about that record) and a
+/// record that cannot become an event are dead-lettered as `invalid_payload` with their error
+/// codes while the rest of their batches is delivered; entries throttled once (a target
+/// failure) are retried alone and delivered, never dead-lettered.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_reach_every_bus_exactly_once() {
     let kafka = Tansu::start();
@@ -184,9 +185,130 @@ async fn records_reach_every_bus_exactly_once() {
             (
                 "orders/typed".into(),
                 empty,
-                "invalid_request".into(),
+                "invalid_payload".into(),
                 "InvalidArgument".into()
             ),
         ]
+    );
+}
+
+/// A target whose bus does not exist (EventBridge answers `ResourceNotFoundException`: a target
+/// failure) holds its records: none is dead-lettered however often it is tried, while the
+/// route's other target, on the same partitions, delivers everything. Once the bus exists, the
+/// held records arrive, each once and in order per partition, without a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_bus_holds_its_records_until_it_exists() {
+    use std::sync::atomic::Ordering::SeqCst;
+
+    let kafka = Tansu::start();
+    let moto = Moto::start().await;
+    let topic = unique("orders");
+    let dlq = unique("dlq");
+    kafka.create_topic(&topic, 2).await;
+    kafka.create_topic(&dlq, 1).await;
+    let (present, later) = (unique("bus-present"), unique("bus-later"));
+    moto.create_bus(&present).await;
+    // `later` exists in moto with its rule, but the proxy answers as if it did not until the
+    // flag is cleared: the bus "appears" with nothing racing its rule.
+    moto.create_bus(&later).await;
+    let from_fanout = json!({"source": ["fanout.orders"]});
+    let queue_present = moto.rule_to_queue(&present, &from_fanout).await;
+    let queue_later = moto.rule_to_queue(&later, &from_fanout).await;
+    let proxy = ThrottleProxy::start(moto.url.trim_start_matches("http://"), "\u{0}none").await;
+    proxy.missing_bus.store(true, SeqCst);
+
+    let n = 40;
+    let records: Vec<TestRecord> = (0..n)
+        .map(|i| TestRecord {
+            partition: (i % 2) as i32,
+            key: format!("k{i}"),
+            value: json!({"seq": i}).to_string(),
+            headers: Vec::new(),
+        })
+        .collect();
+    kafka.produce(&topic, &records).await;
+    // Two attempts: a record failure would be dead-lettered within the first second.
+    let delivery = json!({"batch": {"max_records": 5, "max_wait": "20ms"},
+                          "retry": {"max_attempts": 2, "initial_backoff": "20ms",
+                                    "max_backoff": "200ms"}});
+    let routes = json!([{
+        "name": "orders",
+        "topics": [topic],
+        "targets": [
+            {"eventbridge": {"name": "present", "bus": present, "source": "fanout.orders",
+              "detail_type": "Order", "delivery": delivery}},
+            {"eventbridge": {"name": "later", "bus": later, "source": "fanout.orders",
+              "detail_type": "Order", "endpoint_url": proxy.url, "delivery": delivery}},
+        ],
+    }]);
+    let table = table(routes);
+    let mut factory = moto.targets();
+    let targets: Vec<_> = table
+        .targets()
+        .iter()
+        .map(|t| factory.target(t).unwrap())
+        .collect();
+    let config = fast_group(EngineConfig::new(&kafka.bootstrap, &unique("g"), &dlq));
+    let engine = Engine::new(config, table, |t| targets.get(t.id.0 as usize).cloned()).unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let running = tokio::spawn(engine.run(async move {
+        let _ = stopped.await;
+    }));
+
+    let seqs = |events: &[Value]| -> Vec<u64> {
+        events
+            .iter()
+            .map(|e| e["detail"]["seq"].as_u64().unwrap())
+            .collect()
+    };
+    let got_present = moto.receive(&queue_present, n, WAIT).await;
+    let mut present_seqs = seqs(&got_present);
+    present_seqs.sort_unstable();
+    assert_eq!(
+        present_seqs,
+        (0..n as u64).collect::<Vec<_>>(),
+        "the other target"
+    );
+    let deadline = std::time::Instant::now() + WAIT;
+    while proxy.refused.load(SeqCst) < 10 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the missing bus is tried again"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let dead = kafka.read_topic(&dlq, 1, 0, Duration::from_secs(5));
+    assert!(
+        dead.is_empty(),
+        "a missing bus dead-letters nothing: {} records",
+        dead.len()
+    );
+
+    proxy.missing_bus.store(false, SeqCst);
+    let got_later = moto.receive(&queue_later, n, WAIT).await;
+    let dead = kafka.read_topic(&dlq, 1, 0, Duration::from_secs(5));
+    stop.send(()).unwrap();
+    running.await.unwrap().expect("engine runs");
+
+    // Each once; in order per partition (moto forwards to SQS inside PutEvents, and its queues
+    // keep that order).
+    let later_seqs = seqs(&got_later);
+    for partition in 0..2 {
+        let of_partition: Vec<u64> = later_seqs
+            .iter()
+            .copied()
+            .filter(|s| s % 2 == partition)
+            .collect();
+        let want: Vec<u64> = (0..n as u64).filter(|s| s % 2 == partition).collect();
+        assert_eq!(
+            of_partition, want,
+            "partition {partition}: each once, in order"
+        );
+    }
+    assert_eq!(later_seqs.len(), n);
+    assert!(
+        dead.is_empty(),
+        "nothing dead-lettered: {} records",
+        dead.len()
     );
 }

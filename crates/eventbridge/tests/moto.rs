@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
-use fanout_engine::{Delivery, DeliveryRecord, FailureKind, Target, TimestampType};
+use fanout_engine::{Cause, Delivery, DeliveryRecord, FailureKind, Outcome, Target, TimestampType};
 use serde_json::{Value, json};
 use support::{Moto, table, unique};
 
@@ -29,6 +29,7 @@ fn record(offset: i64, value: &str) -> Arc<DeliveryRecord> {
         key: Some(key),
         value: Some(value.as_bytes().to_vec()),
         headers,
+        header_name_bytes: Vec::new(),
     })
 }
 
@@ -121,8 +122,9 @@ async fn events_arrive_as_configured() {
     );
 }
 
-/// One entry EventBridge rejects (empty detail type → `InvalidArgument`) and one record that
-/// cannot become an event: those two fail with their own codes, the others are delivered.
+/// One entry EventBridge rejects (empty detail type → `InvalidArgument`, about that record) and
+/// one record that cannot become an event: those two fail alone with their own codes, as record
+/// failures; the others are delivered.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rejected_entry_fails_alone() {
     let moto = Moto::start().await;
@@ -149,39 +151,74 @@ async fn a_rejected_entry_fails_alone() {
     };
     let summary: Vec<_> = outcomes
         .iter()
-        .map(|o| o.as_ref().map(|f| (f.kind, f.code.as_str())))
+        .map(|o| match o {
+            Outcome::Delivered => None,
+            Outcome::Failed(f) => Some((f.kind, f.code.as_str(), f.cause())),
+            other => panic!("each record has its own outcome: {other:?}"),
+        })
         .collect();
     assert_eq!(
         summary,
         [
             None,
-            Some((FailureKind::InvalidRequest, "InvalidArgument")),
+            Some((
+                FailureKind::InvalidPayload,
+                "InvalidArgument",
+                Cause::Record
+            )),
             None,
-            Some((FailureKind::InvalidPayload, "DetailTypeNotFound")),
+            Some((
+                FailureKind::InvalidPayload,
+                "DetailTypeNotFound",
+                Cause::Record
+            )),
             None,
         ]
     );
-    assert!(!outcomes[1].as_ref().unwrap().message.is_empty());
+    assert!(!outcomes[1].failure().unwrap().message.is_empty());
     let mut got = moto.receive(&queue, 3, WAIT).await;
     got.sort_by_key(|e| e["time"].as_str().map(str::to_owned));
     let times: Vec<_> = got.iter().map(|e| e["time"].clone()).collect();
     assert_eq!(times, [time_of(0), time_of(2), time_of(4)]);
 }
 
-/// Whole-request errors: an unknown bus fails the batch as `not_found` (permanent).
+/// Whole-request errors: an unknown bus fails the request as `not_found`, a target failure
+/// (held, never dead-lettered), shared by the records of a request that carried several and
+/// about the one record of a request that carried one. Once the bus exists, the same target
+/// delivers them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unknown_bus_is_not_found() {
+async fn unknown_bus_is_not_found_until_it_exists() {
     let moto = Moto::start().await;
+    let bus = unique("later");
     let target = targets(
         &moto,
-        json!([{"eventbridge": {"bus": "no-such-bus", "source": "fanout.test", "detail_type": "T"}}]),
+        json!([{"eventbridge": {"bus": bus, "source": "fanout.test", "detail_type": "T"}}]),
     )
     .remove(0);
-    let failure = target
-        .deliver(&[record(0, "{}"), record(1, "{}")])
-        .await
-        .unwrap_err();
+    let batch = [record(0, "{}"), record(1, "{}")];
+    let Ok(Delivery::Partial(outcomes)) = target.deliver(&batch).await else {
+        panic!("the request fails");
+    };
+    let Outcome::Shared(failure) = &outcomes[0] else {
+        panic!("two records in one failed request share the failure: {outcomes:?}");
+    };
+    assert_eq!(outcomes[1], outcomes[0]);
     assert_eq!(failure.kind, FailureKind::NotFound, "{failure}");
     assert_eq!(failure.code, "ResourceNotFoundException");
-    assert!(!failure.is_retryable());
+    assert_eq!(failure.cause(), Cause::Target, "never dead-lettered");
+
+    let Ok(Delivery::Partial(outcomes)) = target.deliver(&batch[..1]).await else {
+        panic!("the request fails");
+    };
+    assert!(
+        matches!(&outcomes[..], [Outcome::Failed(f)] if f.kind == FailureKind::NotFound),
+        "{outcomes:?}"
+    );
+
+    moto.create_bus(&bus).await;
+    let queue = moto
+        .rule_to_queue(&bus, &json!({"source": ["fanout.test"]}))
+        .await;
+    assert_eq!(target.deliver(&batch).await, Ok(Delivery::Delivered));
+    assert_eq!(moto.receive(&queue, 2, WAIT).await.len(), 2);
 }

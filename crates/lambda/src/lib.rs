@@ -23,25 +23,34 @@
 //!   event-source-mapping event ([`payload`] has the exact shape); with `format: record`, one
 //!   invocation per record carrying its record view. Invocations are cut so each payload fits
 //!   the limit (6 MiB `sync`, 1 MiB `async`, or the route's lower `batch.max_bytes`) and are
-//!   made one after another in batch order. If one fails in a way worth retrying, the later
-//!   ones are not made and their records fail with it, so the retry resends them in order. A
-//!   record that cannot fit alone fails as `payload_too_large` (dead-lettered, never retried).
+//!   made one after another in batch order. After an invocation that failed in any way, the
+//!   later ones are not made: their records are *not attempted* (no attempt charged) and are
+//!   sent again, in order. A record that cannot fit alone fails as `payload_too_large`.
 //! - `invocation: sync` (`RequestResponse`): a record is delivered when the function returned
 //!   without error. `invocation: async` (`Event`): when Lambda accepted the event; Lambda
 //!   then runs it at least once, with its own retries, and in no guaranteed order (fanout only
 //!   orders the hand-over). Partial-batch responses are read for `sync` + `esm` only.
-//! - Outcomes: a function error (`X-Amz-Function-Error`, or cargo-lambda's HTTP 500 with
-//!   `errorType`) fails the invocation's records with the function's `errorType` as code and
-//!   `errorMessage` as message; timeouts, throttles (which also halve this target's invoke
-//!   concurrency, AIMD), not-found, access-denied and invalid requests map to the matching
-//!   [`fanout_engine::FailureKind`] ([`fanout_engine::Failure::is_retryable`] decides the
-//!   rest). A partial-batch response
+//! - Outcomes, one per record ([`fanout_engine::Outcome`]). An invocation that fails as a
+//!   whole is *shared* by its records when it carried several (the engine splits them to find
+//!   the one at fault) and fails its record alone when it carried one (`format: record` always
+//!   does). A partial-batch response
 //!   `{"batchItemFailures":[{"itemIdentifier":{"partition":"<topic>-<n>","offset":<o>}}]}`
-//!   fails, in each named partition, the record at that offset and every later one of the
-//!   batch; the other records are delivered. A response naming a record that was not sent
-//!   fails the whole invocation.
+//!   fails, in each named partition, the first record named; the later records of that
+//!   partition are not attempted, the other records are delivered. A response naming a
+//!   record that was not sent fails the invocation like a function error.
+//! - Failures about **the records** (dead-lettered once the route's attempts are spent, or at
+//!   once when another attempt cannot help): a function error (`X-Amz-Function-Error`, or
+//!   cargo-lambda's HTTP 500 with `errorType`), reported with the function's `errorType` as
+//!   code and `errorMessage` as message ([`classify`]); a batch item failure; a timeout of a
+//!   sent invocation; `payload_too_large` and `invalid_payload` (at once).
+//! - Failures about **the target** (held, never dead-lettered: the lane backs off and probes
+//!   until the target recovers): throttling (which also halves this target's invoke
+//!   concurrency, AIMD), function not found, access denied and credentials, Lambda-side faults
+//!   and functions that cannot run, endpoints that cannot be reached, requests the function
+//!   rejects as configured. Everything but function errors is classified by the shared
+//!   [`fanout_aws`] tables, as for the EventBridge target.
 
-mod classify;
+pub mod classify;
 mod concurrency;
 pub mod payload;
 mod response;

@@ -2,11 +2,9 @@
 
 use std::collections::HashMap;
 
+use fanout_aws::body_text;
 use fanout_engine::{Failure, FailureKind};
 use serde_json::Value;
-
-/// Longest error message kept from a response body.
-const MAX_MESSAGE: usize = 1024;
 
 /// What a successful ESM invocation's response says about its records.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,14 +63,12 @@ pub fn batch_item_failures(payload: &[u8], sent: &[(String, i64)]) -> BatchRespo
     BatchResponse::Failed(failed)
 }
 
-/// The failure of records a partial-batch response marks failed.
-pub fn batch_item_failure(partition: &str, first_offset: i64) -> Failure {
+/// The failure of the record a partial-batch response names (the first of its partition).
+pub fn batch_item_failure(partition: &str, offset: i64) -> Failure {
     Failure::new(
         FailureKind::FunctionError,
         "BatchItemFailure",
-        format!(
-            "the function reported a batch item failure in {partition} at offset {first_offset}"
-        ),
+        format!("the function reported a batch item failure for {partition} offset {offset}"),
     )
 }
 
@@ -101,19 +97,6 @@ pub fn is_function_error_body(body: &[u8]) -> bool {
         .ok()
         .and_then(|v| v.get("errorType").map(Value::is_string))
         .unwrap_or(false)
-}
-
-/// A body as text for an error message, cut at [`MAX_MESSAGE`] bytes.
-pub fn body_text(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    if text.len() <= MAX_MESSAGE {
-        return text.into_owned();
-    }
-    let mut end = MAX_MESSAGE;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &text[..end])
 }
 
 #[cfg(test)]
@@ -199,6 +182,7 @@ mod tests {
             br#"{"errorType":"X","errorMessage":"m"}"#
         ));
         assert!(!is_function_error_body(br#"{"message":"Internal"}"#));
-        assert_eq!(body_text(&[b'a'; 5000]).chars().count(), MAX_MESSAGE + 1);
+        let long = function_error(Some("Unhandled"), &[b'a'; 5000]);
+        assert_eq!(long.message.chars().count(), fanout_aws::MAX_MESSAGE + 1);
     }
 }

@@ -7,10 +7,10 @@ use async_trait::async_trait;
 use aws_sdk_lambda::Client;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvocationType;
-use fanout_engine::{Delivery, DeliveryRecord, Failure, FailureKind, Target};
+use fanout_engine::{Delivery, DeliveryRecord, Failure, FailureKind, Outcome, Target};
 use fanout_router::{Invocation, LambdaFormat};
 
-use crate::classify::sdk_error;
+use crate::classify::invoke_failure;
 use crate::concurrency::Limiter;
 use crate::payload::{EventSource, Plan, partition_key, plan_esm, plan_records};
 use crate::response::{BatchResponse, batch_item_failure, batch_item_failures, function_error};
@@ -70,7 +70,7 @@ impl FunctionTarget {
                     None => Answer::Done(body),
                 }
             }
-            Err(e) => Answer::Failed(sdk_error(&e)),
+            Err(e) => Answer::Failed(invoke_failure(&e)),
         };
         match &answer {
             Answer::Failed(f) if f.kind == FailureKind::Throttled => {
@@ -89,29 +89,42 @@ impl Target for FunctionTarget {
     async fn deliver(&self, batch: &[Arc<DeliveryRecord>]) -> Result<Delivery, Failure> {
         let plan = self.plan(batch);
         let read_response = self.format == LambdaFormat::Esm && self.invocation == Invocation::Sync;
-        deliver_plan(batch, plan, self.limit, read_response, |payload| {
-            self.invoke(payload)
-        })
-        .await
+        Ok(
+            deliver_plan(batch, plan, self.limit, read_response, |payload| {
+                self.invoke(payload)
+            })
+            .await,
+        )
     }
 }
 
 /// Makes the plan's invocations in order with `invoke` and reports each record's outcome.
 /// `read_response`: whether a successful answer may carry `batchItemFailures`.
+///
+/// - A record that cannot fit an invocation alone: `Failed(payload_too_large)`.
+/// - An invocation that succeeds: its records are `Delivered`.
+/// - An invocation that fails as a whole (an invalid partial-batch response included):
+///   `Shared(failure)` for each of its records when it carried several (any of them may be at
+///   fault), `Failed(failure)` when it carried one.
+/// - A partial-batch response: in each partition it names, the first record named is
+///   `Failed`, the later records of that partition in the invocation `NotAttempted` (the
+///   function asks for them again without having failed on them); the others are delivered.
+/// - After an invocation that failed in any way, the later invocations are not made: their
+///   records are `NotAttempted` (sent again, in order, at no cost of attempts).
 pub(crate) async fn deliver_plan<F, Fut>(
     batch: &[Arc<DeliveryRecord>],
     plan: Plan,
     limit: usize,
     read_response: bool,
     mut invoke: F,
-) -> Result<Delivery, Failure>
+) -> Delivery
 where
     F: FnMut(Vec<u8>) -> Fut,
     Fut: Future<Output = Answer>,
 {
-    let mut outcomes: Vec<Option<Failure>> = vec![None; batch.len()];
+    let mut outcomes = vec![Outcome::NotAttempted; batch.len()];
     for &(index, size) in &plan.too_large {
-        outcomes[index] = Some(Failure::new(
+        outcomes[index] = Outcome::Failed(Failure::new(
             FailureKind::PayloadTooLarge,
             "PayloadTooLarge",
             format!(
@@ -119,58 +132,56 @@ where
             ),
         ));
     }
-    // Once an invocation fails in a way worth retrying, later invocations are not made and
-    // their records fail too, so a retry resends them in order.
-    let mut stopped: Option<Failure> = None;
     for chunk in plan.chunks {
-        if let Some(f) = &stopped {
-            for &i in &chunk.records {
-                outcomes[i] = Some(f.clone());
-            }
-            continue;
-        }
-        let body = match invoke(chunk.payload).await {
-            Answer::Failed(f) => {
-                for &i in &chunk.records {
-                    outcomes[i] = Some(f.clone());
-                }
-                if f.is_retryable() {
-                    stopped = Some(f);
-                }
-                continue;
-            }
-            Answer::Done(body) => body,
-        };
-        if !read_response {
-            continue;
-        }
-        let sent: Vec<(String, i64)> = chunk
-            .records
-            .iter()
-            .map(|&i| (partition_key(&batch[i]), batch[i].offset))
-            .collect();
-        match batch_item_failures(&body, &sent) {
-            BatchResponse::Delivered => {}
-            BatchResponse::Invalid(why) => {
-                let f = Failure::new(FailureKind::FunctionError, "InvalidBatchItemFailures", why);
-                for &i in &chunk.records {
-                    outcomes[i] = Some(f.clone());
-                }
-                stopped = Some(f);
-            }
-            BatchResponse::Failed(first) => {
-                for (&i, (key, offset)) in chunk.records.iter().zip(&sent) {
-                    if let Some(&from) = first.get(key)
-                        && *offset >= from
-                    {
-                        outcomes[i] = Some(batch_item_failure(key, from));
+        let failure = match invoke(chunk.payload).await {
+            Answer::Failed(f) => Some(f),
+            Answer::Done(_) if !read_response => None,
+            Answer::Done(body) => {
+                let sent: Vec<(String, i64)> = chunk
+                    .records
+                    .iter()
+                    .map(|&i| (partition_key(&batch[i]), batch[i].offset))
+                    .collect();
+                match batch_item_failures(&body, &sent) {
+                    BatchResponse::Delivered => None,
+                    BatchResponse::Invalid(why) => Some(Failure::new(
+                        FailureKind::FunctionError,
+                        "InvalidBatchItemFailures",
+                        why,
+                    )),
+                    BatchResponse::Failed(first) => {
+                        for (&i, (key, offset)) in chunk.records.iter().zip(&sent) {
+                            outcomes[i] = match first.get(key) {
+                                Some(&from) if *offset == from => {
+                                    Outcome::Failed(batch_item_failure(key, from))
+                                }
+                                Some(&from) if *offset > from => Outcome::NotAttempted,
+                                _ => Outcome::Delivered,
+                            };
+                        }
+                        // Later invocations wait for the failed record: their records stay
+                        // `NotAttempted`.
+                        break;
                     }
                 }
-                stopped = Some(Failure::new(
-                    FailureKind::FunctionError,
-                    "BatchItemFailure",
-                    "not sent: an earlier invocation of the batch reported batch item failures",
-                ));
+            }
+        };
+        match failure {
+            None => {
+                for &i in &chunk.records {
+                    outcomes[i] = Outcome::Delivered;
+                }
+            }
+            Some(f) => {
+                let shared = chunk.records.len() > 1;
+                for &i in &chunk.records {
+                    outcomes[i] = if shared {
+                        Outcome::Shared(f.clone())
+                    } else {
+                        Outcome::Failed(f.clone())
+                    };
+                }
+                break;
             }
         }
     }

@@ -3,7 +3,7 @@
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use fanout_engine::{Delivery, DeliveryRecord, Failure, FailureKind, TimestampType};
+use fanout_engine::{Delivery, DeliveryRecord, Failure, FailureKind, Outcome, TimestampType};
 use serde_json::{Value, json};
 
 use crate::payload::{EventSource, Plan, esm_record, plan_esm, plan_records};
@@ -19,6 +19,7 @@ fn record(topic: &str, partition: i32, offset: i64, value: &str) -> Arc<Delivery
         key: Some(b"recordKey".to_vec()),
         value: Some(value.as_bytes().to_vec()),
         headers: vec![("headerKey".into(), Some(b"headerValue".to_vec()))],
+        header_name_bytes: Vec::new(),
     })
 }
 
@@ -205,15 +206,21 @@ fn a_record_that_cannot_fit_alone_is_too_large() {
     );
 }
 
-/// Runs `deliver_plan` with answers given in order; returns the outcome and the calls made.
-fn run(
+/// Runs `deliver_plan` (reading partial-batch responses) with answers given in order; returns
+/// the outcome and the number of invocations made.
+fn run(batch: &[Arc<DeliveryRecord>], plan: Plan, answers: Vec<Answer>) -> (Delivery, usize) {
+    run_reading(batch, plan, answers, true)
+}
+
+fn run_reading(
     batch: &[Arc<DeliveryRecord>],
     plan: Plan,
     answers: Vec<Answer>,
-) -> (Result<Delivery, Failure>, usize) {
+    read_response: bool,
+) -> (Delivery, usize) {
     let answers = RefCell::new(answers.into_iter());
     let calls = RefCell::new(0);
-    let result = block_on(deliver_plan(batch, plan, 1000, true, |_payload| {
+    let result = block_on(deliver_plan(batch, plan, 1000, read_response, |_payload| {
         *calls.borrow_mut() += 1;
         let answer = answers
             .borrow_mut()
@@ -235,54 +242,88 @@ fn failure(kind: FailureKind) -> Failure {
     Failure::new(kind, "Code", "message")
 }
 
-#[test]
-fn a_retryable_failure_fails_every_later_record() {
-    let batch: Vec<_> = (0..6)
+/// `n` records of 300 bytes: two fit one invocation of at most 1,500 bytes.
+fn pairs(n: i64) -> (Vec<Arc<DeliveryRecord>>, Plan) {
+    let batch: Vec<_> = (0..n)
         .map(|i| record("t", 0, i, &"x".repeat(300)))
         .collect();
     let plan = plan_esm(&batch, &self_managed(), 1500);
-    assert_eq!(plan.chunks.len(), 3, "two records per invocation");
-    let f = failure(FailureKind::FunctionError);
-    let (result, calls) = run(
-        &batch,
-        plan,
-        vec![Answer::Done(b"{}".to_vec()), Answer::Failed(f.clone())],
+    assert_eq!(
+        plan.chunks.len() as i64,
+        (n + 1) / 2,
+        "two records per invocation"
     );
+    (batch, plan)
+}
+
+fn ok() -> Answer {
+    Answer::Done(b"{}".to_vec())
+}
+
+use Outcome::{Delivered, NotAttempted};
+
+#[test]
+fn a_failed_invocation_is_shared_by_its_records_and_stops_the_batch() {
+    let (batch, plan) = pairs(6);
+    let f = failure(FailureKind::FunctionError);
+    let (result, calls) = run(&batch, plan, vec![ok(), Answer::Failed(f.clone())]);
     assert_eq!(calls, 2, "the third invocation is not made");
-    let want = [
-        None,
-        None,
-        Some(f.clone()),
-        Some(f.clone()),
-        Some(f.clone()),
-        Some(f),
-    ];
-    assert_eq!(result, Ok(Delivery::Partial(want.to_vec())));
+    let shared = Outcome::Shared(f);
+    assert_eq!(
+        result,
+        Delivery::Partial(vec![
+            Delivered,
+            Delivered,
+            shared.clone(),
+            shared,
+            NotAttempted,
+            NotAttempted,
+        ])
+    );
 }
 
 #[test]
-fn a_permanent_failure_does_not_hold_later_records() {
-    let batch: Vec<_> = (0..4)
-        .map(|i| record("t", 0, i, &"x".repeat(300)))
-        .collect();
-    let plan = plan_esm(&batch, &self_managed(), 1500);
-    assert_eq!(plan.chunks.len(), 2, "two records per invocation");
-    let f = failure(FailureKind::InvalidRequest);
+fn a_failure_of_any_kind_stops_the_batch() {
+    for kind in [
+        FailureKind::InvalidRequest,
+        FailureKind::NotFound,
+        FailureKind::PayloadTooLarge,
+        FailureKind::Timeout,
+    ] {
+        let (batch, plan) = pairs(4);
+        let f = failure(kind);
+        let (result, calls) = run(&batch, plan, vec![Answer::Failed(f.clone()), ok()]);
+        assert_eq!(calls, 1, "{kind:?}: the second invocation is not made");
+        let shared = Outcome::Shared(f);
+        assert_eq!(
+            result,
+            Delivery::Partial(vec![shared.clone(), shared, NotAttempted, NotAttempted]),
+            "{kind:?}"
+        );
+    }
+}
+
+#[test]
+fn an_invocation_of_one_record_fails_it_alone() {
+    let batch: Vec<_> = (0..3).map(|i| record("t", 0, i, "{}")).collect();
+    let f = failure(FailureKind::FunctionError);
     let (result, calls) = run(
         &batch,
-        plan,
-        vec![Answer::Failed(f.clone()), Answer::Done(Vec::new())],
+        plan_records(&batch, 1000),
+        vec![ok(), Answer::Failed(f.clone())],
     );
-    assert_eq!(calls, 2);
+    assert_eq!(calls, 2, "format: record, the third record is not sent");
     assert_eq!(
         result,
-        Ok(Delivery::Partial(vec![
-            Some(f.clone()),
-            Some(f),
-            None,
-            None
-        ]))
+        Delivery::Partial(vec![Delivered, Outcome::Failed(f), NotAttempted])
     );
+
+    // A batch of one in `esm` format, too.
+    let one = [record("t", 0, 0, "v")];
+    let f = failure(FailureKind::Throttled);
+    let plan = plan_esm(&one, &self_managed(), 1000);
+    let (result, _) = run(&one, plan, vec![Answer::Failed(f.clone())]);
+    assert_eq!(result, Delivery::Partial(vec![Outcome::Failed(f)]));
 }
 
 #[test]
@@ -290,18 +331,48 @@ fn whole_batch_outcomes() {
     let batch: Vec<_> = (0..2).map(|i| record("t", 0, i, "v")).collect();
     let plan = || plan_esm(&batch, &self_managed(), 1000);
     let (result, _) = run(&batch, plan(), vec![Answer::Done(b"null".to_vec())]);
-    assert_eq!(result, Ok(Delivery::Delivered));
+    assert_eq!(result, Delivery::Delivered);
     let f = failure(FailureKind::Throttled);
     let (result, _) = run(&batch, plan(), vec![Answer::Failed(f.clone())]);
     assert_eq!(
         result,
-        Err(f),
-        "one failure for the whole batch is reported as such"
+        Delivery::Partial(vec![Outcome::Shared(f.clone()), Outcome::Shared(f)]),
+        "one invocation carrying both: the failure is shared"
     );
 }
 
 #[test]
-fn batch_item_failures_fail_the_suffix_of_their_partition() {
+fn a_record_too_large_fails_alone_and_holds_nothing() {
+    let batch = [
+        record("t", 0, 0, "a"),
+        record("t", 0, 1, &"x".repeat(2000)),
+        record("t", 0, 2, "b"),
+    ];
+    let plan = || plan_esm(&batch, &self_managed(), 1000);
+    let (result, calls) = run(&batch, plan(), vec![ok()]);
+    assert_eq!(calls, 1);
+    let Delivery::Partial(outcomes) = result else {
+        panic!("expected a partial delivery: {result:?}");
+    };
+    assert_eq!(outcomes[0], Delivered);
+    assert_eq!(outcomes[2], Delivered);
+    let Outcome::Failed(f) = &outcomes[1] else {
+        panic!("the large record fails alone: {outcomes:?}");
+    };
+    assert_eq!(f.kind, FailureKind::PayloadTooLarge);
+
+    let throttled = failure(FailureKind::Throttled);
+    let (result, _) = run(&batch, plan(), vec![Answer::Failed(throttled.clone())]);
+    let Delivery::Partial(outcomes) = result else {
+        panic!("expected a partial delivery: {result:?}");
+    };
+    assert_eq!(outcomes[0], Outcome::Shared(throttled.clone()));
+    assert!(matches!(&outcomes[1], Outcome::Failed(f) if f.kind == FailureKind::PayloadTooLarge));
+    assert_eq!(outcomes[2], Outcome::Shared(throttled));
+}
+
+#[test]
+fn a_batch_item_failure_fails_the_named_record_and_holds_its_partition() {
     let batch = [
         record("t", 0, 5, "a"),
         record("t", 1, 8, "b"),
@@ -309,28 +380,85 @@ fn batch_item_failures_fail_the_suffix_of_their_partition() {
         record("t", 0, 7, "d"),
         record("t", 1, 9, "e"),
     ];
-    let plan = plan_esm(&batch, &self_managed(), 1 << 20);
+    let plan = || plan_esm(&batch, &self_managed(), 1 << 20);
+    let named = Outcome::Failed(crate::response::batch_item_failure("t-0", 6));
     let body = br#"{"batchItemFailures":[{"itemIdentifier":{"partition":"t-0","offset":6}}]}"#;
-    let (result, _) = run(&batch, plan, vec![Answer::Done(body.to_vec())]);
-    let Ok(Delivery::Partial(outcomes)) = result else {
-        panic!("expected a partial delivery: {result:?}");
+    let (result, _) = run(&batch, plan(), vec![Answer::Done(body.to_vec())]);
+    assert_eq!(
+        result,
+        Delivery::Partial(vec![
+            Delivered,
+            Delivered,
+            named.clone(),
+            NotAttempted,
+            Delivered
+        ])
+    );
+    let Delivery::Partial(outcomes) = &result else {
+        unreachable!()
     };
-    let failed: Vec<bool> = outcomes.iter().map(Option::is_some).collect();
-    assert_eq!(failed, [false, false, true, true, false]);
-    let f = outcomes[2].as_ref().unwrap();
+    let f = outcomes[2].failure().unwrap();
     assert_eq!(
         (f.kind, f.code.as_str()),
         (FailureKind::FunctionError, "BatchItemFailure")
     );
-    assert!(f.is_retryable());
 
+    // Several items of one partition: the first is the one that failed; two partitions.
+    let body = br#"{"batchItemFailures":[
+        {"itemIdentifier":{"partition":"t-0","offset":7}},
+        {"itemIdentifier":{"partition":"t-0","offset":6}},
+        {"itemIdentifier":{"partition":"t-1","offset":"9"}}]}"#;
+    let (result, _) = run(&batch, plan(), vec![Answer::Done(body.to_vec())]);
+    let t1 = Outcome::Failed(crate::response::batch_item_failure("t-1", 9));
+    assert_eq!(
+        result,
+        Delivery::Partial(vec![Delivered, Delivered, named, NotAttempted, t1])
+    );
+
+    // Not read for async or `format: record`.
+    let (result, _) = run_reading(&batch, plan(), vec![Answer::Done(body.to_vec())], false);
+    assert_eq!(result, Delivery::Delivered);
+}
+
+#[test]
+fn a_batch_item_failure_stops_the_later_invocations() {
+    let (batch, plan) = pairs(4);
+    let body = br#"{"batchItemFailures":[{"itemIdentifier":{"partition":"t-0","offset":1}}]}"#;
+    let (result, calls) = run(&batch, plan, vec![Answer::Done(body.to_vec()), ok()]);
+    assert_eq!(calls, 1);
+    assert_eq!(
+        result,
+        Delivery::Partial(vec![
+            Delivered,
+            Outcome::Failed(crate::response::batch_item_failure("t-0", 1)),
+            NotAttempted,
+            NotAttempted,
+        ])
+    );
+}
+
+#[test]
+fn an_invalid_partial_batch_response_fails_the_invocation() {
     let bad = br#"{"batchItemFailures":[{"itemIdentifier":{"partition":"t-0","offset":99}}]}"#;
-    let plan = plan_esm(&batch, &self_managed(), 1 << 20);
-    let (result, _) = run(&batch, plan, vec![Answer::Done(bad.to_vec())]);
-    let Err(f) = result else {
-        panic!("an unknown identifier fails everything")
+    let (batch, plan) = pairs(4);
+    let (result, calls) = run(&batch, plan, vec![Answer::Done(bad.to_vec()), ok()]);
+    assert_eq!(calls, 1);
+    let Delivery::Partial(outcomes) = result else {
+        panic!("an unknown identifier fails the invocation: {result:?}");
     };
-    assert_eq!(f.code, "InvalidBatchItemFailures");
+    assert!(matches!(&outcomes[0], Outcome::Shared(f) if f.code == "InvalidBatchItemFailures"));
+    assert_eq!(outcomes[0], outcomes[1]);
+    assert_eq!(outcomes[2..], [NotAttempted, NotAttempted]);
+    let f = outcomes[0].failure().unwrap();
+    assert_eq!(f.kind, FailureKind::FunctionError);
+
+    let one = [record("t", 0, 0, "v")];
+    let plan = plan_esm(&one, &self_managed(), 1000);
+    let (result, _) = run(&one, plan, vec![Answer::Done(bad.to_vec())]);
+    assert!(matches!(
+        result,
+        Delivery::Partial(ref o) if matches!(&o[0], Outcome::Failed(f) if f.code == "InvalidBatchItemFailures")
+    ));
 }
 
 #[tokio::test]

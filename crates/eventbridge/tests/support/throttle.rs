@@ -5,9 +5,14 @@
 //! seen before is answered with a per-entry `ThrottlingException` (and not forwarded); the
 //! other entries are forwarded to moto, and the two sets of result entries are merged back in
 //! request order with `FailedEntryCount` adjusted — the shape real EventBridge answers with.
+//!
+//! While [`ThrottleProxy::missing_bus`] is set, every `PutEvents` request is answered as
+//! EventBridge answers one for a bus that does not exist (HTTP 400
+//! `ResourceNotFoundException`), and not forwarded: a bus that "appears" when the flag is
+//! cleared, with its rules already in place.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
@@ -21,6 +26,10 @@ pub struct ThrottleProxy {
     pub url: String,
     /// Entries answered with `ThrottlingException` so far.
     pub throttled: Arc<AtomicUsize>,
+    /// While set, `PutEvents` requests are answered `ResourceNotFoundException`.
+    pub missing_bus: Arc<AtomicBool>,
+    /// `PutEvents` requests answered `ResourceNotFoundException` so far.
+    pub refused: Arc<AtomicUsize>,
     task: JoinHandle<()>,
 }
 
@@ -29,6 +38,8 @@ struct Shared {
     marker: String,
     seen: Mutex<HashSet<String>>,
     throttled: Arc<AtomicUsize>,
+    missing_bus: Arc<AtomicBool>,
+    refused: Arc<AtomicUsize>,
 }
 
 impl ThrottleProxy {
@@ -38,11 +49,15 @@ impl ThrottleProxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let throttled = Arc::new(AtomicUsize::new(0));
+        let missing_bus = Arc::new(AtomicBool::new(false));
+        let refused = Arc::new(AtomicUsize::new(0));
         let shared = Arc::new(Shared {
             upstream: upstream.to_owned(),
             marker: marker.to_owned(),
             seen: Mutex::new(HashSet::new()),
             throttled: throttled.clone(),
+            missing_bus: missing_bus.clone(),
+            refused: refused.clone(),
         });
         let task = tokio::spawn(async move {
             while let Ok((conn, _)) = listener.accept().await {
@@ -52,6 +67,8 @@ impl ThrottleProxy {
         ThrottleProxy {
             url,
             throttled,
+            missing_bus,
+            refused,
             task,
         }
     }
@@ -123,6 +140,12 @@ async fn serve(conn: TcpStream, shared: Arc<Shared>) {
 }
 
 async fn put_events(request: &Request, shared: &Shared) -> (String, Vec<u8>) {
+    if shared.missing_bus.load(Ordering::SeqCst) {
+        shared.refused.fetch_add(1, Ordering::SeqCst);
+        let answer = json!({"__type": "ResourceNotFoundException",
+                            "message": "Event bus does not exist."});
+        return ("400 Bad Request".into(), answer.to_string().into_bytes());
+    }
     let mut body: Value = serde_json::from_slice(&request.body).unwrap();
     let entries = body["Entries"].as_array().cloned().unwrap_or_default();
     let throttle: Vec<bool> = {
