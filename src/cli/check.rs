@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::Args;
 use fanout::routes_dir::{RoutesDirError, load_routes_dir};
 use fanout_router::{
-    DeliverySettings, Detail, DetailType, Invocation, LambdaFormat, OnFailure, Ordering,
+    DeliverySettings, Detail, DetailType, Filter, Invocation, LambdaFormat, OnFailure, Ordering,
     RouteTable, Target, TargetKind,
 };
 
@@ -26,6 +26,9 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     match load_routes_dir(&args.routes) {
         Ok(table) => {
             print!("{}", render(&table));
+            for warning in pattern_warnings(&table) {
+                eprintln!("warning: {warning}");
+            }
             Ok(ExitCode::SUCCESS)
         }
         Err(RoutesDirError::Invalid(errors)) => {
@@ -67,6 +70,25 @@ pub fn render(table: &RouteTable) -> String {
         table.targets().len(),
         table.topics().join(", ")
     );
+    out
+}
+
+/// What the route table's patterns accept but would better say otherwise (a `cidr` with host
+/// bits set), one line each, naming the route and where in its pattern.
+pub fn pattern_warnings(table: &RouteTable) -> Vec<String> {
+    let mut out = Vec::new();
+    for route in table.routes() {
+        for filter in &route.filters {
+            if let Filter::Pattern { pattern, .. } = filter {
+                for warning in pattern.warnings() {
+                    out.push(format!(
+                        "route {} ({}): {warning}",
+                        route.name, route.origin
+                    ));
+                }
+            }
+        }
+    }
     out
 }
 
@@ -136,5 +158,33 @@ fn size(bytes: usize) -> String {
         b if b % (KIB * KIB) == 0 => format!("{}MiB", b / (KIB * KIB)),
         b if b % KIB == 0 => format!("{}KiB", b / KIB),
         b => format!("{b}B"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use fanout_router::RouteTable;
+    use fanout_router::config::RouteConfig;
+
+    use super::pattern_warnings;
+
+    #[test]
+    fn host_bit_cidrs_are_warned_about_with_the_network() {
+        let route: RouteConfig = serde_json::from_value(serde_json::json!({
+            "name": "vpn", "topics": ["flows"],
+            "filters": [{"pattern": {"value": {"ip": [{"cidr": "10.0.0.5/24"}]}}}],
+            "targets": [{"lambda": {"function": "f"}}],
+        }))
+        .unwrap();
+        let mut builder = RouteTable::builder();
+        builder.add_route(&route);
+        let warnings = pattern_warnings(&builder.build().unwrap());
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].starts_with("route vpn (")
+                && warnings[0].ends_with(r#"at $.value.ip[0].cidr: "10.0.0.5/24" has host bits set after the prefix and matches the network "10.0.0.0/24"; write "10.0.0.0/24" to say so"#),
+            "{}",
+            warnings[0]
+        );
     }
 }

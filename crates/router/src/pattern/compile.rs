@@ -85,7 +85,8 @@ pub(crate) enum Literal {
     Null,
 }
 
-/// The forms of `anything-but`; each excludes values of one kind.
+/// The forms of `anything-but`; each excludes values of one kind, and values of any other
+/// kind are not excluded.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum AnythingBut {
     /// Any string except these.
@@ -108,6 +109,8 @@ pub(crate) struct Compiled {
     pub(crate) root: Node,
     /// Every leaf path, in pattern order, without duplicates.
     pub(crate) paths: Vec<Vec<String>>,
+    /// Accepted but worth rewriting (see [`super::Pattern::warnings`]).
+    pub(crate) warnings: Vec<PatternProblem>,
 }
 
 /// Compiles a pattern, or returns every problem found.
@@ -130,6 +133,7 @@ pub(crate) fn compile(pattern: &Value) -> Result<Compiled, Vec<PatternProblem>> 
         Some(root) if compiler.problems.is_empty() => Ok(Compiled {
             root,
             paths: compiler.paths,
+            warnings: compiler.warnings,
         }),
         _ => Err(compiler.problems),
     }
@@ -138,6 +142,7 @@ pub(crate) fn compile(pattern: &Value) -> Result<Compiled, Vec<PatternProblem>> 
 #[derive(Default)]
 struct Compiler {
     problems: Vec<PatternProblem>,
+    warnings: Vec<PatternProblem>,
     paths: Vec<Vec<String>>,
     /// Field names from the root to the object being compiled (`$or` adds
     /// none: its branches describe the same event object).
@@ -269,7 +274,10 @@ impl Compiler {
                 Value::Bool(b) => Some(Cond::Equals(Literal::Bool(*b))),
                 Value::Null => Some(Cond::Equals(Literal::Null)),
                 Value::Object(map) => match operators::operator(map, &item_at) {
-                    Ok(cond) => Some(cond),
+                    Ok(cond) => {
+                        self.note_host_bits(map, &item_at);
+                        Some(cond)
+                    }
                     Err(problems) => {
                         self.problems.extend(problems);
                         None
@@ -286,6 +294,23 @@ impl Compiler {
             conds.extend(cond);
         }
         conds
+    }
+}
+
+impl Compiler {
+    /// Notes a `cidr` whose address has host bits set (accepted as its network).
+    fn note_host_bits(&mut self, operator: &Map<String, Value>, at: &str) {
+        let Some(Value::String(text)) = operator.get(operators::CIDR) else {
+            return;
+        };
+        if let Some(network) = Cidr::host_bits_note(text) {
+            self.warnings.push(PatternProblem {
+                path: path::member(at, operators::CIDR),
+                message: format!(
+                    "{text:?} has host bits set after the prefix and matches the network {network:?}; write \"{network}\" to say so"
+                ),
+            });
+        }
     }
 }
 

@@ -130,14 +130,17 @@ fn literal_matches(literal: &Literal, value: Scalar<'_>) -> bool {
     }
 }
 
+/// `anything-but` excludes values of its own kind only: a value of another kind (a string
+/// against excluded numbers, a number, boolean or null against excluded strings or string
+/// operators) is not excluded, so it matches, as in aws/event-ruler.
 fn anything_but_matches(excluded: &AnythingBut, value: Scalar<'_>) -> bool {
     if let AnythingBut::Numbers(numbers) = excluded {
         return value
             .as_number()
-            .is_some_and(|n| !numbers.iter().any(|x| numbers_equal(x, n)));
+            .is_none_or(|n| !numbers.iter().any(|x| numbers_equal(x, n)));
     }
     let Some(s) = value.as_str() else {
-        return false;
+        return true;
     };
     match excluded {
         AnythingBut::Strings(strings) => !strings.iter().any(|x| x == s),
@@ -145,6 +148,6 @@ fn anything_but_matches(excluded: &AnythingBut, value: Scalar<'_>) -> bool {
         AnythingBut::Suffixes(suffixes) => !suffixes.iter().any(|p| s.ends_with(p.as_str())),
         AnythingBut::IgnoreCase(folded) => !folded.iter().any(|x| x.equals(s)),
         AnythingBut::Wildcards(globs) => !globs.iter().any(|g| g.matches(s)),
-        AnythingBut::Numbers(_) => false,
+        AnythingBut::Numbers(_) => true,
     }
 }

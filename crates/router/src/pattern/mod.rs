@@ -89,6 +89,8 @@ pub struct Pattern {
     roots: Vec<Node>,
     /// Every leaf path, without duplicates.
     paths: Vec<Vec<String>>,
+    /// Parts accepted as written but better written otherwise.
+    warnings: Vec<PatternProblem>,
 }
 
 impl Pattern {
@@ -103,6 +105,7 @@ impl Pattern {
         Ok(Pattern {
             roots,
             paths: compiled.paths,
+            warnings: compiled.warnings,
         })
     }
 
@@ -137,6 +140,15 @@ impl Pattern {
     /// each once, in the order the pattern's JSON objects list their keys.
     pub fn field_paths(&self) -> Vec<Vec<String>> {
         self.paths.clone()
+    }
+}
+
+impl Pattern {
+    /// Parts of the pattern that are accepted and matched as EventBridge matches them, but are
+    /// better written otherwise: a `cidr` whose address has host bits set (`10.0.0.5/24`
+    /// matches the network `10.0.0.0/24`). Each names where it is and the suggested form.
+    pub fn warnings(&self) -> &[PatternProblem] {
+        &self.warnings
     }
 }
 

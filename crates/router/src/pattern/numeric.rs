@@ -97,8 +97,14 @@ pub(crate) enum Cidr {
 }
 
 impl Cidr {
-    /// Parses `address/prefix-length`, IPv4 or IPv6.
+    /// Parses `address/prefix-length`, IPv4 or IPv6, into the network it names (host bits
+    /// set in the address are ignored; see [`Cidr::host_bits_note`]).
     pub(crate) fn parse(text: &str) -> Result<Cidr, String> {
+        Cidr::parse_raw(text).map(Cidr::network)
+    }
+
+    /// Parses `address/prefix-length` keeping the address as written.
+    fn parse_raw(text: &str) -> Result<Cidr, String> {
         const FORM: &str =
             "expected `address/prefix-length` such as \"10.0.0.0/24\" or \"2001:db8::/32\"";
         let Some((address, length)) = text.split_once('/') else {
@@ -132,24 +138,42 @@ impl Cidr {
                 }
             }
         };
-        if let Some(network) = cidr.host_bits_cleared() {
-            return Err(format!(
-                "{text:?} has host bits set after the /{bits} prefix; did you mean \"{network}/{bits}\"?"
-            ));
-        }
         Ok(cidr)
     }
 
-    /// `Some(network address)` when the address has bits set past the prefix.
-    fn host_bits_cleared(&self) -> Option<IpAddr> {
-        match *self {
-            Cidr::V4 { network, mask } if network & !mask != 0 => {
-                Some(IpAddr::V4(Ipv4Addr::from(network & mask)))
-            }
-            Cidr::V6 { network, mask } if network & !mask != 0 => {
-                Some(IpAddr::V6(Ipv6Addr::from(network & mask)))
-            }
-            _ => None,
+    /// When the address has bits set past the prefix (`10.0.0.5/24`), the network it stands
+    /// for written as such (`10.0.0.0/24`): aws/event-ruler accepts such a range and matches
+    /// the network, so fanout does too, and `fanout check` suggests the network's own form.
+    pub(crate) fn host_bits_note(text: &str) -> Option<String> {
+        let cidr = Cidr::parse_raw(text).ok()?;
+        let network = cidr.network();
+        (network != cidr).then(|| {
+            let bits = match network {
+                Cidr::V4 { mask, .. } => mask.count_ones(),
+                Cidr::V6 { mask, .. } => mask.count_ones(),
+            };
+            format!("{}/{bits}", network.address())
+        })
+    }
+
+    /// The range with the host bits of its address cleared.
+    fn network(self) -> Cidr {
+        match self {
+            Cidr::V4 { network, mask } => Cidr::V4 {
+                network: network & mask,
+                mask,
+            },
+            Cidr::V6 { network, mask } => Cidr::V6 {
+                network: network & mask,
+                mask,
+            },
+        }
+    }
+
+    fn address(self) -> IpAddr {
+        match self {
+            Cidr::V4 { network, .. } => IpAddr::V4(Ipv4Addr::from(network)),
+            Cidr::V6 { network, .. } => IpAddr::V6(Ipv6Addr::from(network)),
         }
     }
 

@@ -14,7 +14,7 @@ const EQUALS_IGNORE_CASE: &str = "equals-ignore-case";
 const WILDCARD: &str = "wildcard";
 const ANYTHING_BUT: &str = "anything-but";
 const NUMERIC: &str = "numeric";
-const CIDR: &str = "cidr";
+pub(crate) const CIDR: &str = "cidr";
 const EXISTS: &str = "exists";
 
 /// Every operator name, in the order messages list them.

@@ -106,8 +106,6 @@ const CIDR_AND_EXISTS: &[InvalidCase] = &[
     ("cidr prefix length has no sign", r#"{"a":[{"cidr":"10.0.0.0/+8"}]}"#, "$.a[0].cidr", "is not a whole number"),
     ("cidr prefix length is not empty", r#"{"a":[{"cidr":"10.0.0.0/"}]}"#, "$.a[0].cidr", "is not a whole number"),
     ("cidr has one slash", r#"{"a":[{"cidr":"10.0.0.0/8/8"}]}"#, "$.a[0].cidr", "is not a whole number"),
-    ("cidr rejects host bits (choice), suggesting the network", r#"{"a":[{"cidr":"10.0.0.5/24"}]}"#, "$.a[0].cidr", r#"did you mean "10.0.0.0/24"?"#),
-    ("cidr rejects IPv6 host bits (choice)", r#"{"a":[{"cidr":"2001:db8::1/32"}]}"#, "$.a[0].cidr", r#"did you mean "2001:db8::/32"?"#),
     ("exists takes a boolean, not a string", r#"{"a":[{"exists":"true"}]}"#, "$.a[0].exists", "`exists` takes true or false, found a string"),
     ("exists takes a boolean, not null", r#"{"a":[{"exists":null}]}"#, "$.a[0].exists", "found null"),
 ];

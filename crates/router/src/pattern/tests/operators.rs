@@ -8,6 +8,7 @@ pub(super) const CASES_COUNT: usize = EXACT.len()
     + IGNORE_CASE.len()
     + WILDCARD.len()
     + ANYTHING_BUT.len()
+    + ANYTHING_BUT_ACROSS_TYPES.len()
     + NUMERIC.len()
     + CIDR.len()
     + EXISTS.len();
@@ -109,13 +110,9 @@ const ANYTHING_BUT: &[MatchCase] = &[
     ("anything-but string: other string", r#"{"s":[{"anything-but":"initializing"}]}"#, r#"{"s":"running"}"#, true),
     ("anything-but string: the excluded string", r#"{"s":[{"anything-but":"initializing"}]}"#, r#"{"s":"initializing"}"#, false),
     ("anything-but does not match a missing field", r#"{"s":[{"anything-but":"initializing"}]}"#, r#"{}"#, false),
-    ("anything-but string does not match null (choice)", r#"{"s":[{"anything-but":"x"}]}"#, r#"{"s":null}"#, false),
-    ("anything-but string does not match a boolean (choice)", r#"{"s":[{"anything-but":"x"}]}"#, r#"{"s":false}"#, false),
-    ("anything-but string does not match a number (choice)", r#"{"s":[{"anything-but":"x"}]}"#, r#"{"s":5}"#, false),
     ("anything-but string does not match an object", r#"{"s":[{"anything-but":"x"}]}"#, r#"{"s":{"y":"z"}}"#, false),
     ("anything-but number: other number", r#"{"x":[{"anything-but":123}]}"#, r#"{"x":124}"#, true),
     ("anything-but number: equal by value", r#"{"x":[{"anything-but":123}]}"#, r#"{"x":1.23e2}"#, false),
-    ("anything-but number does not match a string (choice)", r#"{"x":[{"anything-but":123}]}"#, r#"{"x":"abc"}"#, false),
     ("anything-but string list: not listed", r#"{"s":[{"anything-but":["stopped","overloaded"]}]}"#, r#"{"s":"running"}"#, true),
     ("anything-but string list: listed", r#"{"s":[{"anything-but":["stopped","overloaded"]}]}"#, r#"{"s":"overloaded"}"#, false),
     ("anything-but number list: not listed", r#"{"x":[{"anything-but":[100,200,300]}]}"#, r#"{"x":301.8}"#, true),
@@ -126,7 +123,6 @@ const ANYTHING_BUT: &[MatchCase] = &[
     ("anything-but prefix: excluded prefix", r#"{"r":[{"anything-but":{"prefix":"us-"}}]}"#, r#"{"r":"us-east-1"}"#, false),
     ("anything-but prefix list", r#"{"r":[{"anything-but":{"prefix":["us-","eu-"]}}]}"#, r#"{"r":"eu-west-1"}"#, false),
     ("anything-but prefix does not match a missing field", r#"{"r":[{"anything-but":{"prefix":"us-"}}]}"#, r#"{}"#, false),
-    ("anything-but prefix does not match a number", r#"{"r":[{"anything-but":{"prefix":"us-"}}]}"#, r#"{"r":1}"#, false),
     ("anything-but suffix: other suffix", r#"{"f":[{"anything-but":{"suffix":".png"}}]}"#, r#"{"f":"a.jpg"}"#, true),
     ("anything-but suffix: excluded suffix", r#"{"f":[{"anything-but":{"suffix":".png"}}]}"#, r#"{"f":"a.png"}"#, false),
     ("anything-but equals-ignore-case: other value", r#"{"s":[{"anything-but":{"equals-ignore-case":"initializing"}}]}"#, r#"{"s":"running"}"#, true),
@@ -136,6 +132,29 @@ const ANYTHING_BUT: &[MatchCase] = &[
     ("anything-but wildcard: not matching the glob", r#"{"p":[{"anything-but":{"wildcard":"*/lib/*"}}]}"#, r#"{"p":"/usr/bin/x"}"#, true),
     ("anything-but wildcard: matching the glob", r#"{"p":[{"anything-but":{"wildcard":"*/lib/*"}}]}"#, r#"{"p":"/usr/lib/x"}"#, false),
     ("anything-but wildcard list", r#"{"p":[{"anything-but":{"wildcard":["*.png","*.jpg"]}}]}"#, r#"{"p":"a.jpg"}"#, false),
+];
+
+/// event-ruler: `anything-but` excludes only the values it lists, of their own kind; a value
+/// of another kind is not one of them, so it matches.
+#[rustfmt::skip]
+const ANYTHING_BUT_ACROSS_TYPES: &[MatchCase] = &[
+    ("anything-but across types: number list on a string", r#"{"x":[{"anything-but":[111,222]}]}"#, r#"{"x":"444"}"#, true),
+    ("anything-but across types: number list on a numeric string", r#"{"x":[{"anything-but":[111,222]}]}"#, r#"{"x":"111"}"#, true),
+    ("anything-but across types: number list on an excluded number", r#"{"x":[{"anything-but":[111,222]}]}"#, r#"{"x":111.0}"#, false),
+    ("anything-but across types: string on a number", r#"{"x":[{"anything-but":"dad0"}]}"#, r#"{"x":4}"#, true),
+    ("anything-but across types: string on the excluded string", r#"{"x":[{"anything-but":"dad0"}]}"#, r#"{"x":"dad0"}"#, false),
+    ("anything-but across types: string on null", r#"{"s":[{"anything-but":"x"}]}"#, r#"{"s":null}"#, true),
+    ("anything-but across types: string on a boolean", r#"{"s":[{"anything-but":"x"}]}"#, r#"{"s":false}"#, true),
+    ("anything-but across types: string list on a number", r#"{"s":[{"anything-but":["5","6"]}]}"#, r#"{"s":5}"#, true),
+    ("anything-but across types: number on null", r#"{"x":[{"anything-but":0}]}"#, r#"{"x":null}"#, true),
+    ("anything-but across types: prefix on a number", r#"{"r":[{"anything-but":{"prefix":"us-"}}]}"#, r#"{"r":1}"#, true),
+    ("anything-but across types: prefix on an excluded string", r#"{"r":[{"anything-but":{"prefix":"us-"}}]}"#, r#"{"r":"us-1"}"#, false),
+    ("anything-but across types: suffix on a boolean", r#"{"f":[{"anything-but":{"suffix":"e"}}]}"#, r#"{"f":true}"#, true),
+    ("anything-but across types: equals-ignore-case on a number", r#"{"s":[{"anything-but":{"equals-ignore-case":"1"}}]}"#, r#"{"s":1}"#, true),
+    ("anything-but across types: wildcard on null", r#"{"p":[{"anything-but":{"wildcard":"*"}}]}"#, r#"{"p":null}"#, true),
+    ("anything-but across types: wildcard star excludes every string", r#"{"p":[{"anything-but":{"wildcard":"*"}}]}"#, r#"{"p":"x"}"#, false),
+    ("anything-but across types: any element of another kind", r#"{"x":[{"anything-but":[1]}]}"#, r#"{"x":[1,"1"]}"#, true),
+    ("anything-but across types: still needs a leaf value", r#"{"x":[{"anything-but":[1]}]}"#, r#"{"x":{"y":"1"}}"#, false),
 ];
 
 #[rustfmt::skip]
@@ -185,6 +204,12 @@ const CIDR: &[MatchCase] = &[
     ("cidr does not match a non-IP string", r#"{"ip":[{"cidr":"10.0.0.0/8"}]}"#, r#"{"ip":"10.0.0.1.example.com"}"#, false),
     ("cidr does not match an address with a prefix length", r#"{"ip":[{"cidr":"10.0.0.0/8"}]}"#, r#"{"ip":"10.0.0.1/32"}"#, false),
     ("cidr only matches strings", r#"{"ip":[{"cidr":"10.0.0.0/8"}]}"#, r#"{"ip":167772161}"#, false),
+    ("cidr with host bits set means its network: inside", r#"{"ip":[{"cidr":"10.0.0.5/24"}]}"#, r#"{"ip":"10.0.0.200"}"#, true),
+    ("cidr with host bits set means its network: network address", r#"{"ip":[{"cidr":"10.0.0.5/24"}]}"#, r#"{"ip":"10.0.0.0"}"#, true),
+    ("cidr with host bits set means its network: outside", r#"{"ip":[{"cidr":"10.0.0.5/24"}]}"#, r#"{"ip":"10.0.1.5"}"#, false),
+    ("cidr with host bits set means its network: IPv6 inside", r#"{"ip":[{"cidr":"2001:db8::1/32"}]}"#, r#"{"ip":"2001:db8:ffff::9"}"#, true),
+    ("cidr with host bits set means its network: IPv6 outside", r#"{"ip":[{"cidr":"2001:db8::1/32"}]}"#, r#"{"ip":"2001:db9::1"}"#, false),
+    ("cidr with host bits set means its network: /0", r#"{"ip":[{"cidr":"10.1.2.3/0"}]}"#, r#"{"ip":"192.168.0.1"}"#, true),
 ];
 
 #[rustfmt::skip]
@@ -237,6 +262,11 @@ fn wildcard() {
 #[test]
 fn anything_but() {
     check_matches(ANYTHING_BUT);
+}
+
+#[test]
+fn anything_but_across_types() {
+    check_matches(ANYTHING_BUT_ACROSS_TYPES);
 }
 
 #[test]

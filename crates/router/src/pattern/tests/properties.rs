@@ -247,10 +247,17 @@ proptest! {
     }
 
     #[test]
-    fn ipv4_cidr_agrees_with_shifting(network in any::<u32>(), bits in 0u32..=32, address in any::<u32>()) {
+    fn ipv4_cidr_agrees_with_shifting(
+        written in any::<u32>(),
+        bits in 0u32..=32,
+        address in any::<u32>(),
+        host_bits in any::<bool>(),
+    ) {
+        // Half the ranges are written with host bits set: they mean their network.
         let shift = 32 - bits;
-        let network = if bits == 0 { 0 } else { network >> shift << shift };
-        let text = format!("{}/{bits}", std::net::Ipv4Addr::from(network));
+        let network = if bits == 0 { 0 } else { written >> shift << shift };
+        let shown = if host_bits { written } else { network };
+        let text = format!("{}/{bits}", std::net::Ipv4Addr::from(shown));
         let cidr = Cidr::parse(&text).unwrap();
         let expected = bits == 0 || address >> shift == network >> shift;
         prop_assert_eq!(cidr.matches(&std::net::Ipv4Addr::from(address).to_string()), expected);
@@ -268,8 +275,11 @@ proptest! {
         ),
     ) {
         let shift = 32 - bits;
+        // Written with its host bits set when `octets` has three elements.
+        let written = network;
         let network = if bits == 0 { 0 } else { network >> shift << shift };
-        let cidr = Cidr::parse(&format!("{}/{bits}", std::net::Ipv4Addr::from(network))).unwrap();
+        let shown = if octets.len() == 3 { written } else { network };
+        let cidr = Cidr::parse(&format!("{}/{bits}", std::net::Ipv4Addr::from(shown))).unwrap();
         let prefix = cidr.text_prefix();
         prop_assert_eq!(prefix.is_some(), bits >= 8);
         // Half the time, the network's own octets, so that matches are common.

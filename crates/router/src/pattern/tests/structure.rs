@@ -240,6 +240,24 @@ fn every_problem_is_reported_not_just_the_first() {
 }
 
 #[test]
+fn cidr_with_host_bits_set_is_accepted_with_a_warning_naming_the_network() {
+    let pattern = Pattern::from_json_str(
+        r#"{"value": {"ip": [{"cidr": "10.0.0.5/24"}, {"cidr": "10.1.0.0/16"}], "v6": [{"cidr": "2001:db8::1/32"}]}}"#,
+    )
+    .unwrap();
+    let warnings: Vec<String> = pattern.warnings().iter().map(ToString::to_string).collect();
+    assert_eq!(
+        warnings,
+        [
+            r#"at $.value.ip[0].cidr: "10.0.0.5/24" has host bits set after the prefix and matches the network "10.0.0.0/24"; write "10.0.0.0/24" to say so"#,
+            r#"at $.value.v6[0].cidr: "2001:db8::1/32" has host bits set after the prefix and matches the network "2001:db8::/32"; write "2001:db8::/32" to say so"#,
+        ]
+    );
+    let clean = Pattern::from_json_str(r#"{"ip": [{"cidr": "10.0.0.0/24"}]}"#).unwrap();
+    assert!(clean.warnings().is_empty());
+}
+
+#[test]
 fn matching_is_repeatable_and_does_not_mutate() {
     let pattern = Pattern::new(&json!({"a": {"b": [{"wildcard": "x*"}]}})).unwrap();
     let event = json!({"a": [{"b": "y"}, {"b": "xy"}]});
