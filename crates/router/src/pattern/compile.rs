@@ -40,6 +40,9 @@ pub(crate) struct Field {
     pub(crate) name: String,
     /// Where the field was written, for problem reports.
     pub(crate) path: String,
+    /// The member names from the event's root to this field (`$or` adds none): where
+    /// `exists: false` looks for a value.
+    pub(crate) keys: Vec<String>,
     /// Allowed values: the field matches if any condition matches.
     pub(crate) leaf: Option<Vec<Cond>>,
     /// Nested patterns: the field matches if any of them matches. Empty
@@ -191,10 +194,12 @@ impl Compiler {
                 Value::Object(inner) => {
                     self.keys.push(name.clone());
                     let child = self.object(inner, &field_at, in_or);
+                    let keys = self.keys.clone();
                     self.keys.pop();
                     node.fields.push(Field {
                         name: name.clone(),
                         path: field_at,
+                        keys,
                         leaf: None,
                         objects: vec![child],
                     });
@@ -202,9 +207,12 @@ impl Compiler {
                 Value::Array(items) => {
                     let leaf = self.leaf(items, &field_at);
                     self.record_path(name);
+                    let mut keys = self.keys.clone();
+                    keys.push(name.clone());
                     node.fields.push(Field {
                         name: name.clone(),
                         path: field_at,
+                        keys,
                         leaf: Some(leaf),
                         objects: Vec::new(),
                     });

@@ -5,7 +5,10 @@
 //!   looking through nested arrays;
 //! - a nested object pattern must hold within one object, so when the event
 //!   value is an array the pattern is tried on each object element in turn
-//!   and fields of different elements never combine.
+//!   and fields of different elements never combine;
+//! - `exists: false` holds when the field has no value anywhere in the event:
+//!   it is looked up from the root through every element of every array, not
+//!   only in the element the rest of its object pattern matched.
 
 use super::compile::{AnythingBut, Cond, Field, Literal, Node};
 use super::numeric::numbers_equal;
@@ -13,12 +16,18 @@ use crate::json::{Json, Scalar, Shape};
 
 /// Whether any alternative matches the event value (the root, or a field
 /// holding nested objects).
-pub(crate) fn any_alternative<'v, J: Json<'v>>(alternatives: &[Node], value: Option<J>) -> bool {
+pub(crate) fn matches_root<'v, J: Json<'v>>(alternatives: &[Node], root: J) -> bool {
+    any_alternative(alternatives, Some(root), root)
+}
+
+/// Whether any alternative matches the event value (the root, or a field holding nested
+/// objects); `root` is the whole event.
+fn any_alternative<'v, J: Json<'v>>(alternatives: &[Node], value: Option<J>, root: J) -> bool {
     let mut saw_object = false;
     let matched = any_object(value, &mut saw_object, &mut |object| {
         alternatives
             .iter()
-            .any(|node| node_matches(node, Some(object)))
+            .any(|node| node_matches(node, Some(object), root))
     });
     // No object to look into (missing, scalar, empty array): every field of
     // the nested pattern is missing, which only `exists: false` accepts.
@@ -26,7 +35,7 @@ pub(crate) fn any_alternative<'v, J: Json<'v>>(alternatives: &[Node], value: Opt
         || (!saw_object
             && alternatives
                 .iter()
-                .any(|node| node_matches::<J>(node, None)))
+                .any(|node| node_matches::<J>(node, None, root)))
 }
 
 /// Calls `f` on each object in `value`, looking through arrays, until it
@@ -50,39 +59,55 @@ where
     }
 }
 
-fn node_matches<'v, J: Json<'v>>(node: &Node, object: Option<J>) -> bool {
+fn node_matches<'v, J: Json<'v>>(node: &Node, object: Option<J>, root: J) -> bool {
     node.fields
         .iter()
-        .all(|field| field_matches(field, object.and_then(|o| o.get(&field.name))))
+        .all(|field| field_matches(field, object.and_then(|o| o.get(&field.name)), root))
         && node.ors.iter().all(|group| {
             group
                 .branches
                 .iter()
-                .any(|branch| node_matches(branch, object))
+                .any(|branch| node_matches(branch, object, root))
         })
 }
 
-fn field_matches<'v, J: Json<'v>>(field: &Field, value: Option<J>) -> bool {
+fn field_matches<'v, J: Json<'v>>(field: &Field, value: Option<J>, root: J) -> bool {
     match (&field.leaf, field.objects.is_empty()) {
-        (Some(conds), true) => leaf_matches(conds, value),
-        (None, false) => any_alternative(&field.objects, value),
+        (Some(conds), true) => leaf_matches(field, conds, value, root),
+        (None, false) => any_alternative(&field.objects, value, root),
         // Only merged `$or` branches give a field both: they must hold on
         // the same array element.
         (Some(conds), false) => match value {
-            Some(items) if items.shape() == Shape::Array && items.items().next().is_some() => {
-                items.items().any(|item| field_matches(field, Some(item)))
+            Some(items) if items.shape() == Shape::Array && items.items().next().is_some() => items
+                .items()
+                .any(|item| field_matches(field, Some(item), root)),
+            _ => {
+                leaf_matches(field, conds, value, root)
+                    && any_alternative(&field.objects, value, root)
             }
-            _ => leaf_matches(conds, value) && any_alternative(&field.objects, value),
         },
         (None, true) => true,
     }
 }
 
-fn leaf_matches<'v, J: Json<'v>>(conds: &[Cond], value: Option<J>) -> bool {
+fn leaf_matches<'v, J: Json<'v>>(field: &Field, conds: &[Cond], value: Option<J>, root: J) -> bool {
     conds.iter().any(|cond| match cond {
-        Cond::Absent => !any_scalar(value, &mut |_| true),
+        Cond::Absent => !has_value(Some(root), &field.keys),
         _ => any_scalar(value, &mut |scalar| scalar_matches(cond, scalar)),
     })
+}
+
+/// Whether some scalar lies at `keys` below `value`, looking through every array on the way.
+fn has_value<'v, J: Json<'v>>(value: Option<J>, keys: &[String]) -> bool {
+    let Some(value) = value else {
+        return false;
+    };
+    match (value.shape(), keys.split_first()) {
+        (Shape::Array, _) => value.items().any(|item| has_value(Some(item), keys)),
+        (Shape::Object, Some((name, rest))) => has_value(value.get(name), rest),
+        (Shape::Scalar(_), None) => true,
+        _ => false,
+    }
 }
 
 /// Calls `f` on each non-container value, looking through arrays (objects

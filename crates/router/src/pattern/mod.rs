@@ -132,7 +132,7 @@ impl Pattern {
 
     /// [`Pattern::matches`] on any document [`Json`] reads.
     pub(crate) fn matches_json<'v>(&self, event: impl Json<'v>) -> bool {
-        eval::any_alternative(&self.roots, Some(event))
+        eval::matches_root(&self.roots, event)
     }
 
     /// Returns the field paths this pattern reads, such as

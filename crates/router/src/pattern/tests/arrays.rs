@@ -7,7 +7,8 @@ use super::super::Pattern;
 use super::super::normalize::MAX_ALTERNATIVES;
 use super::{MatchCase, check_matches};
 
-pub(super) const CASES_COUNT: usize = ARRAYS.len() + ARRAY_CONSISTENCY.len() + OR_AND_ARRAYS.len();
+pub(super) const CASES_COUNT: usize =
+    ARRAYS.len() + ARRAY_CONSISTENCY.len() + EXISTS_FALSE_IN_ARRAYS.len() + OR_AND_ARRAYS.len();
 
 #[rustfmt::skip]
 const ARRAYS: &[MatchCase] = &[
@@ -36,9 +37,26 @@ const ARRAY_CONSISTENCY: &[MatchCase] = &[
     ("inner array under one element may use any inner element", r#"{"a":{"b":{"c":[1]},"d":[2]}}"#, r#"{"a":[{"b":[{"c":0},{"c":1}],"d":2}]}"#, true),
     ("inner array elements do not combine either", r#"{"a":{"b":{"c":[1],"e":[2]}}}"#, r#"{"a":{"b":[{"c":1},{"e":2}]}}"#, false),
     ("separate arrays combine freely", r#"{"x":{"k":[1]},"y":{"k":[2]}}"#, r#"{"x":[{"k":0},{"k":1}],"y":[{"k":2},{"k":0}]}"#, true),
-    ("exists false inside array objects is judged per element (choice)", r#"{"items":{"sku":["A"],"gift":[{"exists":false}]}}"#, r#"{"items":[{"sku":"A"},{"sku":"B","gift":true}]}"#, true),
-    ("exists false inside array objects, element has the field", r#"{"items":{"sku":["A"],"gift":[{"exists":false}]}}"#, r#"{"items":[{"sku":"A","gift":true},{"sku":"B"}]}"#, false),
+];
+
+/// event-ruler: a field that has a value anywhere in the event is not absent, even in an array
+/// element other than the one the rest of the object pattern matched.
+#[rustfmt::skip]
+const EXISTS_FALSE_IN_ARRAYS: &[MatchCase] = &[
+    ("exists false in an array of objects: another element has the field", r#"{"items":{"sku":["A"],"gift":[{"exists":false}]}}"#, r#"{"items":[{"sku":"A"},{"sku":"B","gift":true}]}"#, false),
+    ("exists false in an array of objects: the matched element has the field", r#"{"items":{"sku":["A"],"gift":[{"exists":false}]}}"#, r#"{"items":[{"sku":"A","gift":true},{"sku":"B"}]}"#, false),
+    ("exists false in an array of objects: no element has the field", r#"{"items":{"sku":["A"],"gift":[{"exists":false}]}}"#, r#"{"items":[{"sku":"A"},{"sku":"B","note":1}]}"#, true),
+    ("exists false in an array of objects: null counts as a value", r#"{"items":{"sku":["A"],"gift":[{"exists":false}]}}"#, r#"{"items":[{"sku":"A"},{"sku":"B","gift":null}]}"#, false),
+    ("exists false in an array of objects: an object is no value", r#"{"items":{"sku":["A"],"gift":[{"exists":false}]}}"#, r#"{"items":[{"sku":"A"},{"gift":{"x":1}}]}"#, true),
+    ("exists false in an array of objects: nested arrays too", r#"{"a":{"b":{"e":[1],"d":[{"exists":false}]}}}"#, r#"{"a":[{"b":[{"e":1}]},{"b":[{"e":2},{"d":0}]}]}"#, false),
+    ("exists false in an array of objects: other path only", r#"{"a":{"b":{"e":[1],"d":[{"exists":false}]}}}"#, r#"{"a":[{"b":[{"e":1}]},{"x":{"d":0}}]}"#, true),
+    // event-ruler visits a pattern's fields in the order of their names and judges absence
+    // only among the elements the fields before it left possible: with `a` < `gift` it
+    // matches this one. fanout's absence does not depend on field names (difference).
+    ("exists false in an array of objects: judged in the whole event whatever the names (difference)", r#"{"items":{"a":["A"],"gift":[{"exists":false}]}}"#, r#"{"items":[{"a":"A"},{"a":"B","gift":true}]}"#, false),
     ("exists false under an empty array", r#"{"items":{"gift":[{"exists":false}]}}"#, r#"{"items":[]}"#, true),
+    ("exists false ORed with a value in an array element", r#"{"items":{"sku":["A"],"gift":[{"exists":false},false]}}"#, r#"{"items":[{"sku":"A","gift":false},{"sku":"B","gift":true}]}"#, true),
+    ("exists false ORed with a value, no element has it", r#"{"items":{"sku":["A"],"gift":[{"exists":false},false]}}"#, r#"{"items":[{"sku":"A","gift":true},{"sku":"B","gift":false}]}"#, false),
 ];
 
 #[rustfmt::skip]
@@ -64,6 +82,11 @@ fn arrays() {
 #[test]
 fn array_consistency() {
     check_matches(ARRAY_CONSISTENCY);
+}
+
+#[test]
+fn exists_false_in_arrays() {
+    check_matches(EXISTS_FALSE_IN_ARRAYS);
 }
 
 #[test]
