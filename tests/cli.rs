@@ -44,7 +44,9 @@ fn check_accepts_the_example_routes_and_prints_the_table() {
         "{stdout}"
     );
     assert!(
-        stdout.ends_with("4 route(s), 5 target(s); topics: orders, telemetry, tenant-events\n"),
+        stdout.ends_with(
+            "4 routes, 5 targets loaded from 3 files; topics: orders, telemetry, tenant-events\n"
+        ),
         "{stdout}"
     );
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use fanout::routes_dir::{RoutesDirError, load_routes_dir};
+use fanout::routes_dir::{RoutesDirError, load_routes_dir, route_files};
 use fanout_router::{
     DeliverySettings, Detail, DetailType, Filter, Invocation, LambdaFormat, OnFailure, Ordering,
     RouteTable, Target, TargetKind,
@@ -25,7 +25,9 @@ pub struct CheckArgs {
 pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     match load_routes_dir(&args.routes) {
         Ok(table) => {
-            print!("{}", render(&table));
+            // The table loaded, so the directory lists.
+            let files = route_files(&args.routes).map_or(0, |files| files.len());
+            print!("{}", render(&table, files));
             for warning in pattern_warnings(&table) {
                 eprintln!("warning: {warning}");
             }
@@ -45,8 +47,9 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The route table as text: one block per route.
-pub fn render(table: &RouteTable) -> String {
+/// The route table as text: one block per route, then how many routes and targets were loaded
+/// from how many `files`, and the topics.
+pub fn render(table: &RouteTable, files: usize) -> String {
     let mut out = String::new();
     for route in table.routes() {
         let _ = writeln!(out, "route {}  ({})", route.name, route.origin);
@@ -65,9 +68,10 @@ pub fn render(table: &RouteTable) -> String {
     }
     let _ = writeln!(
         out,
-        "{} route(s), {} target(s); topics: {}",
-        table.routes().len(),
-        table.targets().len(),
+        "{}, {} loaded from {}; topics: {}",
+        counted(table.routes().len(), "route"),
+        counted(table.targets().len(), "target"),
+        counted(files, "file"),
         table.topics().join(", ")
     );
     out
@@ -90,6 +94,15 @@ pub fn pattern_warnings(table: &RouteTable) -> Vec<String> {
         }
     }
     out
+}
+
+/// `1 route`, `3 routes`.
+fn counted(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
 
 fn describe_target(target: &Target) -> String {
