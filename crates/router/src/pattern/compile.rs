@@ -43,6 +43,11 @@ pub(crate) struct Field {
     /// The member names from the event's root to this field (`$or` adds none): where
     /// `exists: false` looks for a value.
     pub(crate) keys: Vec<String>,
+    /// Which of two leaves of the same field a merge keeps: the greater, the one compiled
+    /// later. aws/event-ruler keeps the one written last; fanout reads patterns without their
+    /// key order, so it compiles each object's `$or` after its other fields, as if written
+    /// last: a branch's leaf replaces its siblings', a nested `$or`'s replaces its branch's.
+    pub(crate) rank: u32,
     /// Allowed values: the field matches if any condition matches.
     pub(crate) leaf: Option<Vec<Cond>>,
     /// Nested patterns: the field matches if any of them matches. Empty
@@ -150,6 +155,8 @@ struct Compiler {
     /// Field names from the root to the object being compiled (`$or` adds
     /// none: its branches describe the same event object).
     keys: Vec<String>,
+    /// Fields compiled so far.
+    seq: u32,
 }
 
 impl Compiler {
@@ -173,7 +180,9 @@ impl Compiler {
                 "empty object is not allowed; name at least one field with an array of allowed values, e.g. {\"state\": [\"running\"]}".to_owned(),
             );
         }
-        for (name, value) in map {
+        // `$or` last, as if written after the object's other fields: see [`Field::rank`].
+        let fields = map.iter().filter(|(name, _)| *name != OR_KEYWORD);
+        for (name, value) in fields.chain(map.get_key_value(OR_KEYWORD)) {
             let field_at = path::member(at, name);
             if name == OR_KEYWORD {
                 if let Some(group) = self.or_group(value, &field_at) {
@@ -196,10 +205,12 @@ impl Compiler {
                     let child = self.object(inner, &field_at, in_or);
                     let keys = self.keys.clone();
                     self.keys.pop();
+                    let rank = self.rank();
                     node.fields.push(Field {
                         name: name.clone(),
                         path: field_at,
                         keys,
+                        rank,
                         leaf: None,
                         objects: vec![child],
                     });
@@ -209,10 +220,12 @@ impl Compiler {
                     self.record_path(name);
                     let mut keys = self.keys.clone();
                     keys.push(name.clone());
+                    let rank = self.rank();
                     node.fields.push(Field {
                         name: name.clone(),
                         path: field_at,
                         keys,
+                        rank,
                         leaf: Some(leaf),
                         objects: Vec::new(),
                     });
@@ -227,6 +240,11 @@ impl Compiler {
             }
         }
         node
+    }
+
+    fn rank(&mut self) -> u32 {
+        self.seq += 1;
+        self.seq
     }
 
     fn record_path(&mut self, name: &str) {

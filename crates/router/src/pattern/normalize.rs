@@ -7,7 +7,9 @@
 //! one alternative per branch, each with that branch's fields merged in.
 //! Groups whose field names are disjoint from everything else on their
 //! object read disjoint parts of the event and are left as they are, which
-//! keeps the compiled pattern small.
+//! keeps the compiled pattern small. A branch that gives a field allowed
+//! values its siblings already give replaces them in that alternative, as
+//! aws/event-ruler's expansion does.
 
 use std::mem;
 
@@ -123,19 +125,15 @@ impl Normalizer {
         ok.then_some(into)
     }
 
+    /// Merges a field into the field of the same name. Two leaves do not combine: as in
+    /// aws/event-ruler, where each spelled-out alternative holds one list of allowed values
+    /// per field, one replaces the other (the one of greater [`Field::rank`]: the `$or`
+    /// branch's over its siblings').
     fn merge_field(&mut self, into: &mut Field, from: Field) -> bool {
-        if into.leaf.is_some() && from.leaf.is_some() {
-            self.report(
-                &from.path,
-                format!(
-                    "`{}` already has allowed values at {}, and a `$or` branch cannot constrain the same field again; list all allowed values in one array, or move the field into every branch",
-                    from.name, into.path
-                ),
-            );
-            return false;
-        }
-        if from.leaf.is_some() {
+        if from.leaf.is_some() && (into.leaf.is_none() || from.rank > into.rank) {
             into.leaf = from.leaf;
+            into.rank = from.rank;
+            into.path = from.path;
         }
         if into.objects.is_empty() {
             into.objects = from.objects;

@@ -5,7 +5,8 @@ use serde_json::json;
 use super::super::{Pattern, PatternProblem};
 use super::{MatchCase, check_matches};
 
-pub(super) const CASES_COUNT: usize = NESTING.len() + OR.len() + RECORD_VIEW.len();
+pub(super) const CASES_COUNT: usize =
+    NESTING.len() + OR.len() + OR_ON_AN_OUTER_FIELD.len() + RECORD_VIEW.len();
 
 #[rustfmt::skip]
 const NESTING: &[MatchCase] = &[
@@ -39,6 +40,26 @@ const OR: &[MatchCase] = &[
     ("$or branches sharing a parent object, sibling fails", r#"{"v":{"t":["o"]},"$or":[{"v":{"a":[1]}},{"v":{"b":[2]}}]}"#, r#"{"v":{"t":"x","b":2}}"#, false),
     ("$or with exists false in a branch", r#"{"$or":[{"a":[{"exists":false}]},{"a":["x"]}]}"#, r#"{"b":1}"#, true),
     ("$or with three branches", r#"{"$or":[{"a":[1]},{"b":[2]},{"c":[3]}]}"#, r#"{"c":3}"#, true),
+];
+
+/// event-ruler spells `$or` out into alternatives, each with one list of allowed values per
+/// field: a branch that constrains a field its siblings constrain replaces their values in
+/// that alternative (for a pattern whose `$or` is written after the field).
+#[rustfmt::skip]
+const OR_ON_AN_OUTER_FIELD: &[MatchCase] = &[
+    ("$or on an outer field: the branch's values replace the outer ones", r#"{"name":["a","b"],"$or":[{"name":[{"anything-but":"a"}]},{"c":["x"]}]}"#, r#"{"name":"z"}"#, true),
+    ("$or on an outer field: excluded by the branch", r#"{"name":["a","b"],"$or":[{"name":[{"anything-but":"a"}]},{"c":["x"]}]}"#, r#"{"name":"a"}"#, false),
+    ("$or on an outer field: the other branch keeps the outer values", r#"{"name":["a","b"],"$or":[{"name":[{"anything-but":"a"}]},{"c":["x"]}]}"#, r#"{"name":"a","c":"x"}"#, true),
+    ("$or on an outer field: the other branch still needs the outer values", r#"{"name":["a","b"],"$or":[{"name":[{"anything-but":"a"}]},{"c":["x"]}]}"#, r#"{"name":"z","c":"x"}"#, true),
+    ("$or on an outer field: neither alternative", r#"{"name":["a","b"],"$or":[{"name":["q"]},{"c":["x"]}]}"#, r#"{"name":"z","c":"x"}"#, false),
+    ("$or on an outer field: nested leaf replaced", r#"{"d":{"x":[1]},"$or":[{"d":{"x":[2]}},{"b":[3]}]}"#, r#"{"d":{"x":2}}"#, true),
+    ("$or on an outer field: nested leaf, replaced value no longer matches", r#"{"d":{"x":[1]},"$or":[{"d":{"x":[2]}},{"b":[3]}]}"#, r#"{"d":{"x":1}}"#, false),
+    ("$or on an outer field: nested leaf, other branch", r#"{"d":{"x":[1]},"$or":[{"d":{"x":[2]}},{"b":[3]}]}"#, r#"{"d":{"x":1},"b":3}"#, true),
+    ("$or on an outer field: deeper $or wins", r#"{"a":[1],"$or":[{"a":[2],"$or":[{"a":[3]},{"z":[0]}]},{"b":[1]}]}"#, r#"{"a":3}"#, true),
+    ("$or on an outer field: deeper $or, its other branch", r#"{"a":[1],"$or":[{"a":[2],"$or":[{"a":[3]},{"z":[0]}]},{"b":[1]}]}"#, r#"{"a":2,"z":0}"#, true),
+    ("$or on an outer field: deeper $or, outer value replaced", r#"{"a":[1],"$or":[{"a":[2],"$or":[{"a":[3]},{"z":[0]}]},{"b":[1]}]}"#, r#"{"a":1,"z":0}"#, false),
+    ("$or on an outer field: exists false replaced", r#"{"a":[{"exists":false}],"$or":[{"a":["x"]},{"b":[1]}]}"#, r#"{"a":"x"}"#, true),
+    ("$or on an outer field: exists false kept in the other branch", r#"{"a":[{"exists":false}],"$or":[{"a":["x"]},{"b":[1]}]}"#, r#"{"a":"y","b":1}"#, false),
 ];
 
 /// fanout's record view: `{"topic","partition","offset","timestamp","key","headers","value"}`.
@@ -96,6 +117,11 @@ fn nesting() {
 #[test]
 fn or() {
     check_matches(OR);
+}
+
+#[test]
+fn or_on_an_outer_field() {
+    check_matches(OR_ON_AN_OUTER_FIELD);
 }
 
 #[test]
