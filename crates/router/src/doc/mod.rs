@@ -17,7 +17,9 @@ mod parse;
 pub(crate) use parse::is_json;
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
+
+use hashbrown::HashTable;
 
 use serde_json::{Map, Number, Value};
 
@@ -161,7 +163,7 @@ impl<'a> Doc<'a> {
     /// Puts node `child` into object `parent`, whose members so far `names` holds, under its
     /// name; when the object already has a member of that name, that member takes the value
     /// (the last repeat wins, as in serde_json).
-    fn set_member(&mut self, parent: u32, child: u32, names: &mut Names<'a>) {
+    fn set_member(&mut self, parent: u32, child: u32, names: &mut Names) {
         let name = &self.slots[child as usize].name;
         match names.find(&self.slots, parent, name) {
             Some(existing) => {
@@ -169,7 +171,7 @@ impl<'a> Doc<'a> {
                 self.slots[existing as usize].item = item;
             }
             None => {
-                names.added(name, child);
+                names.added(&self.slots, child);
                 self.append(parent, child);
             }
         }
@@ -177,18 +179,11 @@ impl<'a> Doc<'a> {
 
     /// Adds a header to the headers object (whose members so far `names` holds): a name seen
     /// before becomes an array of its values.
-    fn header(
-        &mut self,
-        map: u32,
-        name: &'a str,
-        value: Item<'a>,
-        key: u32,
-        names: &mut Names<'a>,
-    ) {
+    fn header(&mut self, map: u32, name: &'a str, value: Item<'a>, key: u32, names: &mut Names) {
         let Some(existing) = names.find(&self.slots, map, name) else {
             let child = self.push(name.into(), value);
             self.slots[child as usize].key = key;
-            names.added(&Cow::Borrowed(name), child);
+            names.added(&self.slots, child);
             return self.append(map, child);
         };
         // Header values are strings or null, so an array is a list of repeats.
@@ -230,37 +225,52 @@ impl<'a> Doc<'a> {
 }
 
 /// Objects with up to this many distinct members find an earlier member of a name by
-/// comparing names in turn; larger ones through a hash map, so that building an object is
+/// comparing names in turn; larger ones through a hash table, so that building an object is
 /// linear in its members however many there are.
 const SCANNED_MEMBERS: usize = 8;
 
 /// The member names of one object being built, to find an earlier member of the same name.
 #[derive(Debug, Default)]
-pub(crate) struct Names<'a> {
+pub(crate) struct Names {
     /// Distinct members so far.
     count: usize,
-    /// Name → member node, once the object has more than [`SCANNED_MEMBERS`] members. The
-    /// standard hasher's random keys keep crafted names from colliding on purpose.
-    map: Option<HashMap<Cow<'a, str>, u32>>,
+    /// Once the object has more than [`SCANNED_MEMBERS`] members: each member's node and the
+    /// low 32 bits of its name's hash. Eight bytes a member, so that the table of a
+    /// 100,000-member object stays in cache (a map keyed by the names was four times that,
+    /// and the cost per byte of 8 MiB objects doubled); names are compared only when hashes
+    /// agree. The standard hasher's random keys keep crafted names from colliding on purpose.
+    table: Option<(RandomState, HashTable<(u32, u32)>)>,
 }
 
-impl<'a> Names<'a> {
+/// The table's full hash of a 32-bit name hash: spread over the 64 bits the table reads.
+fn spread(hash: u32) -> u64 {
+    u64::from(hash).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
+
+impl Names {
     /// The member of object `parent` (in `slots`) called `name`.
-    fn find(&mut self, slots: &[Slot<'a>], parent: u32, name: &str) -> Option<u32> {
-        if self.map.is_none() && self.count > SCANNED_MEMBERS {
+    fn find(&mut self, slots: &[Slot<'_>], parent: u32, name: &str) -> Option<u32> {
+        if self.table.is_none() && self.count > SCANNED_MEMBERS {
             let (Item::Array(list) | Item::Object(list)) = slots[parent as usize].item else {
                 unreachable!("only arrays and objects have members");
             };
-            let mut map = HashMap::with_capacity(2 * self.count);
+            let state = RandomState::new();
+            let mut table = HashTable::with_capacity(2 * self.count);
             let mut at = list.first;
             while let Some(slot) = slots.get(at as usize) {
-                map.insert(slot.name.clone(), at);
+                let hash = state.hash_one(&*slot.name) as u32;
+                table.insert_unique(spread(hash), (at, hash), |&(_, h)| spread(h));
                 at = slot.next;
             }
-            self.map = Some(map);
+            self.table = Some((state, table));
         }
-        if let Some(map) = &self.map {
-            return map.get(name).copied();
+        if let Some((state, table)) = &self.table {
+            let hash = state.hash_one(name) as u32;
+            return table
+                .find(spread(hash), |&(at, h)| {
+                    h == hash && same_name(&slots[at as usize].name, name)
+                })
+                .map(|&(at, _)| at);
         }
         let node = Node { slots, at: parent };
         node.members()
@@ -268,15 +278,12 @@ impl<'a> Names<'a> {
             .map(|(_, member)| member.at)
     }
 
-    /// Notes that node `child` called `name` is a new member of the object.
-    #[allow(
-        clippy::ptr_arg,
-        reason = "the Cow is cloned: a borrowed name stays borrowed"
-    )]
-    fn added(&mut self, name: &Cow<'a, str>, child: u32) {
+    /// Notes that node `child` (in `slots`) is a new member of the object.
+    fn added(&mut self, slots: &[Slot<'_>], child: u32) {
         self.count += 1;
-        if let Some(map) = &mut self.map {
-            map.insert(name.clone(), child);
+        if let Some((state, table)) = &mut self.table {
+            let hash = state.hash_one(&*slots[child as usize].name) as u32;
+            table.insert_unique(spread(hash), (child, hash), |&(_, h)| spread(h));
         }
     }
 }

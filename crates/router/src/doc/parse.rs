@@ -191,7 +191,7 @@ impl<'a> Parser<'_, 'a> {
                             let bit = 1u64.checked_shl(i as u32).unwrap_or(0);
                             if bit != 0 && seen & bit == 0 {
                                 seen |= bit;
-                                names.added(&self.doc.slots[child as usize].name, child);
+                                names.added(&self.doc.slots, child);
                                 self.doc.append(node, child);
                             } else {
                                 self.doc.set_member(node, child, &mut names);
