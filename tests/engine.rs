@@ -5,10 +5,11 @@ mod support;
 
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use fanout::engine::dlq::headers;
-use fanout::engine::{Engine, EngineConfig};
+use fanout::engine::{Engine, EngineConfig, EngineStats};
 use fanout::router::RouteTable;
 use fanout::targets::build_targets;
 use serde_json::{Value, json};
@@ -38,9 +39,24 @@ async fn start(
     config: EngineConfig,
     table: Arc<RouteTable>,
 ) -> (oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+    let (stop, handle, _) = start_with_stats(config, table).await;
+    (stop, handle)
+}
+
+/// [`start`], with the engine's counters and state.
+async fn start_with_stats(
+    config: EngineConfig,
+    table: Arc<RouteTable>,
+) -> (
+    oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+    EngineStats,
+) {
     let targets = build_targets(&table, "").await.unwrap();
     let engine = Engine::new(config, table, |t| targets.get(t.id.0 as usize).cloned()).unwrap();
-    spawn_engine(engine)
+    let stats = engine.stats();
+    let (stop, handle) = spawn_engine(engine);
+    (stop, handle, stats)
 }
 
 fn records(n: usize, partitions: i32, keys: usize) -> Vec<TestRecord> {
@@ -229,6 +245,8 @@ async fn failures_are_retried_then_dead_lettered_with_headers() {
         .find(|d| d.key.as_deref() == Some("bad"))
         .expect("bad in DLQ");
     assert_eq!(bad.header(headers::ERROR_CLASS), Some("permanent"));
+    assert_eq!(bad.header(headers::ERROR_KIND), Some("invalid_payload"));
+    assert_eq!(bad.header(headers::ERROR_CODE), Some("PermanentKey"));
     assert_eq!(bad.header(headers::REASON), Some("permanent_error"));
     assert_eq!(
         bad.header(headers::ATTEMPTS),
@@ -335,9 +353,11 @@ async fn the_total_buffer_cap_pauses_every_partition_and_resumes_them() {
     assert_eq!(counts(&ledger(&dir.join("slow.jsonl"))).len(), 8000);
 }
 
-/// Rebalance: a second dispatcher joins the group mid-run; the first gives up the revoked
-/// partitions (committing their watermarks) and the second resumes them from the committed
-/// offsets. Every record is delivered at least once, and both members delivered some.
+/// Rebalance: a second dispatcher joins the group mid-run. The first gives up the revoked
+/// partitions and commits, on revoke, exactly what it had finished; the second resumes each
+/// from there. To see that commit (and not a later one of the second member), the second
+/// member's target is down until the check is made: it holds what it reads and finishes
+/// nothing. Then every record is delivered exactly once by one member or the other.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_joining_takes_over_partitions_without_losing_records() {
     let kafka = Tansu::start();
@@ -346,19 +366,48 @@ async fn a_member_joining_takes_over_partitions_without_losing_records() {
     kafka.create_topic("dlq", 1).await;
     let dir = temp_dir("rebalance");
     let group = unique("g");
-    let routes = |who: &str| {
+    let down = dir.join("second-is-down");
+    let routes = |who: &str, settings: Value| {
         json!([{"name": "r", "topics": [topic], "targets": [
-            ledger_target(who, &dir, json!({"delay": "20ms"}), json!({"batch": {"max_records": 10, "max_wait": "5ms"}})),
+            ledger_target(who, &dir, settings, json!({"batch": {"max_records": 10, "max_wait": "5ms"}})),
         ]}])
     };
     kafka.produce(&topic, &records(4_000, 4, 8)).await;
     let config = || fast_group(EngineConfig::new(&kafka.bootstrap, &group, "dlq"));
-    let (stop_a, a) = start(config(), table(routes("first"))).await;
+    let (stop_a, a, stats_a) =
+        start_with_stats(config(), table(routes("first", json!({"delay": "20ms"})))).await;
     wait_for("first member delivers", WAIT, || {
         ledger(&dir.join("first.jsonl")).len() >= 200
     })
     .await;
-    let (stop_b, b) = start(config(), table(routes("second"))).await;
+    std::fs::write(&down, "").unwrap();
+    let second = json!({"delay": "20ms", "down_while": down});
+    let (stop_b, b, stats_b) = start_with_stats(config(), table(routes("second", second))).await;
+    wait_for("the partitions are shared out", WAIT, || {
+        stats_a.assigned_partitions() == 2
+            && stats_b.assigned_partitions() == 2
+            && stats_b.partitions().len() == 2
+    })
+    .await;
+    let moved: Vec<i32> = stats_b.partitions().iter().map(|p| p.partition).collect();
+    // What the first member finished of each moved partition: a prefix of it, in order.
+    let first = ledger(&dir.join("first.jsonl"));
+    for &p in &moved {
+        let done: Vec<i64> = first
+            .iter()
+            .filter(|l| l["partition"] == p)
+            .map(|l| l["offset"].as_i64().unwrap())
+            .collect();
+        let n = done.len() as i64;
+        assert_eq!(done, (0..n).collect::<Vec<_>>(), "partition {p}");
+        assert_eq!(
+            kafka.committed(&group, &topic, p),
+            (n > 0).then_some(n),
+            "partition {p}: the commit made on revoke is what the first member finished"
+        );
+    }
+    assert!(ledger(&dir.join("second.jsonl")).is_empty());
+    std::fs::remove_file(&down).unwrap();
     let delivered = |dir: &Path| {
         let mut all = counts(&ledger(&dir.join("first.jsonl")));
         for (k, v) in counts(&ledger(&dir.join("second.jsonl"))) {
@@ -366,7 +415,7 @@ async fn a_member_joining_takes_over_partitions_without_losing_records() {
         }
         all
     };
-    wait_for("every record delivered once by either member", WAIT, || {
+    wait_for("every record delivered by either member", WAIT, || {
         delivered(&dir).len() >= 4_000
     })
     .await;
@@ -375,13 +424,188 @@ async fn a_member_joining_takes_over_partitions_without_losing_records() {
     a.await.unwrap();
     b.await.unwrap();
     let all = delivered(&dir);
-    assert_eq!(all.len(), 4_000, "every record at least once");
+    assert_eq!(all.len(), 4_000, "every record");
+    let twice: Vec<_> = all.iter().filter(|(_, n)| **n != 1).collect();
+    assert!(twice.is_empty(), "delivered more than once: {twice:?}");
+    let second = ledger(&dir.join("second.jsonl"));
+    for &p in &moved {
+        assert!(
+            second.iter().any(|l| l["partition"] == p),
+            "the joining member delivered partition {p}"
+        );
+    }
+}
+
+/// A target whose `deliver` panics on one record (ledger `panic_keys`): the panic is caught per
+/// batch, the batch is split until the record at fault panics alone, and only that record is
+/// dead-lettered, as `internal_error`, after its attempts. Everything else is delivered once,
+/// and the engine keeps consuming.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_panicking_on_one_record_dead_letters_only_it() {
+    let kafka = Tansu::start();
+    let topic = unique("panics");
+    let dlq = unique("dlq");
+    kafka.create_topic(&topic, 2).await;
+    kafka.create_topic(&dlq, 1).await;
+    let dir = temp_dir("panics");
+    let routes = json!([
+        {"name": "r", "topics": [topic], "targets": [
+            ledger_target("fragile", &dir, json!({"panic_keys": ["boom"]}),
+                json!({"retry": {"max_attempts": 3, "initial_backoff": "10ms", "max_backoff": "50ms"},
+                       "batch": {"max_records": 50, "max_wait": "5ms"}})),
+            ledger_target("steady", &dir, json!({}), json!({})),
+        ]},
+    ]);
+    let mut input = records(500, 2, 7);
+    input[101].key = "boom".into(); // partition 1, offset 50
+    kafka.produce(&topic, &input[..400]).await;
+    let config = fast_group(EngineConfig::new(&kafka.bootstrap, &unique("g"), &dlq));
+    let (stop, handle, stats) = start_with_stats(config, table(routes)).await;
+    wait_for("deliveries", WAIT, || {
+        ledger(&dir.join("fragile.jsonl")).len() >= 399
+            && ledger(&dir.join("steady.jsonl")).len() >= 400
+    })
+    .await;
+    let dead = kafka.read_topic(&dlq, 1, 1, WAIT);
+    // Still consuming after the panics.
+    kafka.produce(&topic, &input[400..]).await;
+    wait_for("later deliveries", WAIT, || {
+        ledger(&dir.join("fragile.jsonl")).len() >= 499
+            && ledger(&dir.join("steady.jsonl")).len() >= 500
+    })
+    .await;
+    assert!(!handle.is_finished() && stats.consuming());
+    stop.send(()).unwrap();
+    handle.await.unwrap();
+
+    let fragile = counts(&ledger(&dir.join("fragile.jsonl")));
+    assert_eq!(fragile.len(), 499);
     assert!(
-        !ledger(&dir.join("second.jsonl")).is_empty(),
-        "the joining member got partitions"
+        !fragile.contains_key(&(1, 50)),
+        "the marker is never delivered"
     );
-    let duplicates: usize = all.values().map(|c| c - 1).sum();
-    println!("rebalance: 4000 records, {duplicates} delivered twice");
+    assert!(fragile.values().all(|&c| c == 1), "the others exactly once");
+    let steady = counts(&ledger(&dir.join("steady.jsonl")));
+    assert_eq!(steady.len(), 500);
+    assert!(steady.values().all(|&c| c == 1));
+    let (name, fragile_stats) = stats
+        .targets()
+        .find(|(n, _)| n.ends_with("fragile"))
+        .unwrap();
+    assert_eq!(name, "r/fragile");
+    assert_eq!(fragile_stats.dead_lettered.load(Relaxed), 1);
+    assert_eq!(fragile_stats.delivered.load(Relaxed), 499);
+
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    let d = &dead[0];
+    assert_eq!(d.key.as_deref(), Some("boom"));
+    assert_eq!(d.header(headers::TARGET), Some("r/fragile"));
+    assert_eq!(d.header(headers::ERROR_KIND), Some("internal_error"));
+    assert_eq!(d.header(headers::ERROR_CLASS), Some("retryable"));
+    assert_eq!(d.header(headers::ERROR_CODE), Some("Panic"));
+    assert_eq!(
+        d.header(headers::ERROR_MESSAGE),
+        Some("ledger configured to panic on key \"boom\"")
+    );
+    assert_eq!(d.header(headers::REASON), Some("attempts_exhausted"));
+    assert_eq!(d.header(headers::ATTEMPTS), Some("3"));
+    assert_eq!(d.header(headers::SOURCE_PARTITION), Some("1"));
+    assert_eq!(d.header(headers::SOURCE_OFFSET), Some("50"));
+}
+
+/// A target that is down (ledger `down_while`: `unavailable`) is a failure of the target, not
+/// of its records: they cost no attempt and are held, never dead-lettered, and delivered in
+/// order once it is back; the target shows as down meanwhile. `max_record_age` still applies:
+/// a held record older than that is dead-lettered as `record_too_old` (with 0 attempts),
+/// except under `on_failure: block`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_down_target_holds_its_records_unless_they_are_too_old() {
+    let kafka = Tansu::start();
+    let topic = unique("down");
+    let dlq = unique("dlq");
+    kafka.create_topic(&topic, 1).await;
+    kafka.create_topic(&dlq, 1).await;
+    let dir = temp_dir("down");
+    let down = dir.join("is-down");
+    std::fs::write(&down, "").unwrap();
+    let retry = |extra: Value| {
+        let mut d =
+            json!({"retry": {"max_attempts": 2, "initial_backoff": "1ms", "max_backoff": "20ms"}});
+        for (k, v) in extra.as_object().unwrap() {
+            if k == "max_record_age" {
+                d["retry"][k] = v.clone();
+            } else {
+                d[k] = v.clone();
+            }
+        }
+        d
+    };
+    let routes = json!([
+        {"name": "held", "topics": [topic], "targets": [
+            ledger_target("waiting", &dir, json!({"down_while": down}), retry(json!({}))),
+            ledger_target("blocking", &dir, json!({"down_while": down}),
+                retry(json!({"on_failure": "block", "max_record_age": "1ms"}))),
+            ledger_target("aging", &dir, json!({"down_while": down}), retry(json!({"max_record_age": "1ms"}))),
+        ]},
+    ]);
+    kafka.produce(&topic, &records(20, 1, 4)).await;
+    let config = fast_group(EngineConfig::new(&kafka.bootstrap, &unique("g"), &dlq));
+    let (stop, handle, stats) = start_with_stats(config, table(routes)).await;
+    let dead = kafka.read_topic(&dlq, 1, 20, WAIT);
+    let up = |name: &str| {
+        stats
+            .health()
+            .find(|h| h.name() == name)
+            .map(|h| h.is_up())
+            .unwrap()
+    };
+    assert!(!up("held/waiting") && !up("held/blocking"), "shown down");
+    assert!(ledger(&dir.join("waiting.jsonl")).is_empty());
+    assert!(ledger(&dir.join("blocking.jsonl")).is_empty());
+    std::fs::remove_file(&down).unwrap();
+    wait_for("held records delivered", WAIT, || {
+        ledger(&dir.join("waiting.jsonl")).len() >= 20
+            && ledger(&dir.join("blocking.jsonl")).len() >= 20
+    })
+    .await;
+    assert!(up("held/waiting") && up("held/blocking"), "up again");
+    let late = kafka.read_topic(&dlq, 1, 20, Duration::from_secs(10));
+    stop.send(()).unwrap();
+    handle.await.unwrap();
+
+    for name in ["waiting", "blocking"] {
+        let lines = ledger(&dir.join(format!("{name}.jsonl")));
+        let offsets: Vec<i64> = lines
+            .iter()
+            .map(|l| l["offset"].as_i64().unwrap())
+            .collect();
+        assert_eq!(
+            offsets,
+            (0..20).collect::<Vec<_>>(),
+            "{name}: once each, in order"
+        );
+        assert!(
+            lines.iter().all(|l| l["attempt"] == 1),
+            "{name}: no attempt spent while down"
+        );
+    }
+    assert!(ledger(&dir.join("aging.jsonl")).is_empty());
+    assert_eq!(
+        late.len(),
+        20,
+        "nothing more dead-lettered once the target was back"
+    );
+    assert_eq!(dead.len(), 20, "only the aging target's records");
+    let mut offsets: Vec<&str> = Vec::new();
+    for d in &dead {
+        assert_eq!(d.header(headers::TARGET), Some("held/aging"));
+        assert_eq!(d.header(headers::REASON), Some("record_too_old"));
+        assert_eq!(d.header(headers::ERROR_KIND), Some("unavailable"));
+        assert_eq!(d.header(headers::ATTEMPTS), Some("0"));
+        offsets.push(d.header(headers::SOURCE_OFFSET).unwrap());
+    }
+    let want: Vec<String> = (0..20).map(|o| o.to_string()).collect();
+    assert_eq!(offsets, want, "in offset order");
 }
 
 /// `on_failure: block` retries past `max_attempts` instead of dead-lettering; `max_record_age`

@@ -12,7 +12,7 @@ use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
+use rdkafka::message::{Header, Message, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
 use rdkafka::{Offset, TopicPartitionList};
@@ -191,8 +191,107 @@ impl Tansu {
         }
     }
 
-    /// Reads every record of `topic` (all partitions) until `expected` records were read or
-    /// the deadline passes.
+    /// Produces records given as bytes (any key, value and header names; `None` value = a
+    /// tombstone) and waits for every ack; returns each record's (partition, offset), in order.
+    pub async fn produce_bytes(&self, topic: &str, records: &[RawRecord]) -> Vec<(i32, i64)> {
+        let producer: FutureProducer = self
+            .client_config()
+            .set("linger.ms", "5")
+            .set("message.max.bytes", "100000000")
+            .create()
+            .expect("producer");
+        let mut pending = Vec::with_capacity(records.len());
+        for r in records {
+            let mut headers = OwnedHeaders::new();
+            for (name, value) in &r.headers {
+                headers = fanout_engine::kafka_headers::insert(headers, name, value.as_deref());
+            }
+            let mut rec = FutureRecord::<[u8], [u8]>::to(topic)
+                .partition(r.partition)
+                .headers(headers);
+            rec.key = r.key.as_deref();
+            rec.payload = r.value.as_deref();
+            pending.push(
+                producer
+                    .send_result(rec)
+                    .map_err(|(e, _)| e)
+                    .expect("enqueue"),
+            );
+        }
+        let mut offsets = Vec::with_capacity(pending.len());
+        for p in pending {
+            let done = p.await.expect("delivery future").expect("produce ack");
+            offsets.push((done.partition, done.offset));
+        }
+        offsets
+    }
+
+    /// Produces records with the Python `kafka-python` client (installed into `.venv` by
+    /// `scripts/install-tools.sh kafka-python` if missing), which writes what rdkafka's safe
+    /// API cannot: header names that are not UTF-8. Header values must not be `None`.
+    /// Returns each record's (partition, offset), in order.
+    pub fn produce_with_python(&self, topic: &str, records: &[RawRecord]) -> Vec<(i32, i64)> {
+        use std::io::Write;
+        let python = python_with_kafka();
+        let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+        let mut input = String::new();
+        for r in records {
+            let headers: Vec<Value> = r
+                .headers
+                .iter()
+                .map(|(k, v)| {
+                    let v = v
+                        .as_deref()
+                        .expect("kafka-python cannot write a null header value");
+                    serde_json::json!([hex(k), hex(v)])
+                })
+                .collect();
+            let line = serde_json::json!({
+                "partition": r.partition,
+                "key": r.key.as_deref().map(hex),
+                "value": r.value.as_deref().map(hex),
+                "headers": headers,
+            });
+            input.push_str(&line.to_string());
+            input.push('\n');
+        }
+        let mut child = Command::new(python)
+            .arg(repo().join("tests/fixtures/kafka/produce_raw.py"))
+            .args([&self.bootstrap, topic])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start produce_raw.py");
+        let mut stdin = child.stdin.take().unwrap();
+        let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+        let out = child.wait_with_output().expect("produce_raw.py runs");
+        writer
+            .join()
+            .unwrap()
+            .expect("write records to produce_raw.py");
+        assert!(
+            out.status.success(),
+            "produce_raw.py failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let offsets: Vec<(i32, i64)> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let (p, o) = l.split_once(' ').expect("PARTITION OFFSET");
+                (p.parse().unwrap(), o.parse().unwrap())
+            })
+            .collect();
+        assert_eq!(offsets.len(), records.len(), "one ack per record");
+        offsets
+    }
+
+    /// Reads every record of `topic` (all partitions) until the topic is quiet: at least
+    /// `expected` records were read and none came for [`QUIET`], or the deadline passed. It
+    /// never stops *at* the expected number, so a test that asserts the count sees any extra
+    /// record written later. Header names are read as bytes (`kafka_headers`), so a record with
+    /// a name that is not UTF-8 is read, not a panic.
     pub fn read_topic(
         &self,
         topic: &str,
@@ -200,6 +299,20 @@ impl Tansu {
         expected: usize,
         within: Duration,
     ) -> Vec<ReadRecord> {
+        self.read_topic_raw(topic, partitions, expected, within)
+            .iter()
+            .map(RawReadRecord::lossy)
+            .collect()
+    }
+
+    /// [`Tansu::read_topic`], every key, value and header as the bytes it is.
+    pub fn read_topic_raw(
+        &self,
+        topic: &str,
+        partitions: i32,
+        expected: usize,
+        within: Duration,
+    ) -> Vec<RawReadRecord> {
         let consumer: BaseConsumer = self
             .client_config()
             .set("group.id", format!("reader-{}", rand_u16()))
@@ -214,33 +327,50 @@ impl Tansu {
         consumer.assign(&tpl).unwrap();
         let mut out = Vec::new();
         let deadline = Instant::now() + within;
-        while out.len() < expected && Instant::now() < deadline {
-            if let Some(Ok(m)) = consumer.poll(Timeout::After(Duration::from_millis(100))) {
-                let headers = m
-                    .headers()
-                    .map(|hs| {
-                        hs.iter()
-                            .map(|h| {
-                                (
-                                    h.key.to_owned(),
-                                    String::from_utf8_lossy(h.value.unwrap_or_default())
-                                        .into_owned(),
-                                )
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                out.push(ReadRecord {
-                    partition: m.partition(),
-                    offset: m.offset(),
-                    key: m.key().map(|k| String::from_utf8_lossy(k).into_owned()),
-                    value: m.payload().map(|v| String::from_utf8_lossy(v).into_owned()),
-                    headers,
-                });
+        let mut last = Instant::now();
+        loop {
+            let now = Instant::now();
+            if now >= deadline || (out.len() >= expected && now - last >= QUIET) {
+                break;
+            }
+            match consumer.poll(Timeout::After(Duration::from_millis(100))) {
+                Some(Ok(m)) => {
+                    last = Instant::now();
+                    out.push(RawReadRecord::from_message(&m));
+                }
+                Some(Err(e)) => panic!("reading {topic}: {e}"),
+                None => {}
             }
         }
         out
     }
+}
+
+/// How long a topic must stay without a new record before [`Tansu::read_topic`] believes it
+/// has everything.
+pub const QUIET: Duration = Duration::from_secs(3);
+
+/// The `.venv` Python with `kafka-python`, installed on first use.
+pub fn python_with_kafka() -> PathBuf {
+    let python = repo().join(".venv/bin/python");
+    let ready = || {
+        Command::new(&python)
+            .args(["-c", "import kafka"])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !ready() {
+        let status = Command::new(repo().join("scripts/install-tools.sh"))
+            .arg("kafka-python")
+            .status()
+            .expect("run scripts/install-tools.sh kafka-python");
+        assert!(
+            status.success() && ready(),
+            "installing kafka-python failed"
+        );
+    }
+    python
 }
 
 impl Tansu {
@@ -278,16 +408,78 @@ pub struct TestRecord {
     pub headers: Vec<(String, String)>,
 }
 
+/// A record to produce as bytes ([`Tansu::produce_bytes`], [`Tansu::produce_with_python`]).
+#[derive(Debug, Clone, Default)]
+pub struct RawRecord {
+    pub partition: i32,
+    pub key: Option<Vec<u8>>,
+    /// `None`: a tombstone.
+    pub value: Option<Vec<u8>>,
+    /// Names and values as bytes, in order.
+    pub headers: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+}
+
+/// A record read back from a topic, its key, value and headers decoded lossily.
 #[derive(Debug, Clone)]
 pub struct ReadRecord {
     pub partition: i32,
     pub offset: i64,
     pub key: Option<String>,
     pub value: Option<String>,
+    /// A missing value reads as "".
     pub headers: Vec<(String, String)>,
 }
 
+/// A record read back from a topic, as the bytes it is.
+#[derive(Debug, Clone)]
+pub struct RawReadRecord {
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<Vec<u8>>,
+    pub value: Option<Vec<u8>>,
+    /// Names and values, in record order.
+    pub headers: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+}
+
+impl RawReadRecord {
+    /// Copies a consumed message, header names as bytes (rdkafka's own header iterator panics
+    /// on a name that is not UTF-8).
+    pub fn from_message(m: &rdkafka::message::BorrowedMessage<'_>) -> RawReadRecord {
+        RawReadRecord {
+            partition: m.partition(),
+            offset: m.offset(),
+            key: m.key().map(<[u8]>::to_vec),
+            value: m.payload().map(<[u8]>::to_vec),
+            headers: fanout_engine::kafka_headers::read(m)
+                .into_iter()
+                .map(|(k, v)| (k.to_vec(), v.map(<[u8]>::to_vec)))
+                .collect(),
+        }
+    }
+
+    /// The record decoded lossily.
+    pub fn lossy(&self) -> ReadRecord {
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        ReadRecord {
+            partition: self.partition,
+            offset: self.offset,
+            key: self.key.as_deref().map(text),
+            value: self.value.as_deref().map(text),
+            headers: self
+                .headers
+                .iter()
+                .map(|(k, v)| (text(k), text(v.as_deref().unwrap_or_default())))
+                .collect(),
+        }
+    }
+}
+
 impl ReadRecord {
+    /// Copies a consumed message, decoded lossily (header names read as bytes first).
+    pub fn from_message(m: &rdkafka::message::BorrowedMessage<'_>) -> ReadRecord {
+        RawReadRecord::from_message(m).lossy()
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
