@@ -349,9 +349,12 @@ fn arb_value_pattern() -> impl Strategy<Value = Value> {
             fields(&["kind", "n", "s", "x"], 1..2),
             2..4,
         )),
-        prop::option::of(fields(&["h"], 1..2)),
+        prop::option::of(fields(&["h", "h.x"], 1..2)),
+        prop::option::of(fields(&["nested.a", "items.sku", "nested.kind.x"], 1..3)),
     )
-        .prop_map(|(mut value, items, nested, or, headers)| {
+        .prop_map(|(mut value, items, nested, or, headers, dotted)| {
+            // Dotted names: paths into `nested` and `items`, or members named with the dots.
+            value.extend(dotted.into_iter().flatten());
             if let Some(items) = items {
                 value.insert("items".into(), Value::Object(items));
             }
@@ -447,7 +450,16 @@ fn arb_record() -> impl Strategy<Value = RecordView> {
     ];
     (
         prop::sample::select(TOPICS.to_vec()),
-        arb_object(&["kind", "n", "s", "tags", "x"]),
+        arb_object(&[
+            "kind",
+            "n",
+            "s",
+            "tags",
+            "x",
+            "nested.a",
+            "items.sku",
+            "nested.kind.x",
+        ]),
         prop::collection::vec(arb_object(&["sku", "qty"]), 0..4),
         prop::option::of(nested),
         prop::option::of(arb_field()),

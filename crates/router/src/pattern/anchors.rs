@@ -10,11 +10,13 @@
 //! missing object fails any field with such a leaf). The conditions of a single nested object
 //! are necessary too. A `$or` group, a field with several alternative objects, or a pattern
 //! spelled out into alternatives is necessary as the union of one anchor set per branch, when
-//! every branch has one: the branch's cheapest.
+//! every branch has one: the branch's cheapest. A field path with a dotted name is found at
+//! every member path that spells it (see `eval.rs`), so its anchors are repeated on each.
 
 use super::Pattern;
 use super::compile::{Cond, Literal, Node};
 use super::numeric::NumericRange;
+use super::path;
 use crate::matcher::anchor::{
     Anchor, AnchorTest, Cost, Range, ValueKey, cheaper, number_key, priced, union,
 };
@@ -91,12 +93,15 @@ fn conjuncts(
 fn candidates(node: &Node, path: &mut Vec<String>, visit: &mut dyn FnMut(Anchor)) {
     for field in &node.fields {
         path.push(field.name.clone());
+        let spelled = path::spellings(path).unwrap_or_default();
         for cond in field.leaf.iter().flatten() {
             if let Some(test) = cond_test(cond) {
-                visit(Anchor {
-                    path: path.clone(),
-                    test,
-                });
+                for path in &spelled {
+                    visit(Anchor {
+                        path: path.clone(),
+                        test: test.clone(),
+                    });
+                }
             }
         }
         for object in &field.objects {
@@ -111,20 +116,24 @@ fn candidates(node: &Node, path: &mut Vec<String>, visit: &mut dyn FnMut(Anchor)
     }
 }
 
-/// One anchor per condition when every condition of the leaf can be one.
+/// One anchor per condition and member path that spells the field's path (several when a
+/// name has dots: see [`path::spellings`]), when every condition of the leaf can be one.
 fn leaf_anchors(conds: &[Cond], path: &[String]) -> Option<Vec<Anchor>> {
     if conds.is_empty() {
         return None;
     }
-    conds
-        .iter()
-        .map(|cond| {
-            cond_test(cond).map(|test| Anchor {
-                path: path.to_vec(),
-                test,
-            })
-        })
-        .collect()
+    let tests: Vec<AnchorTest> = conds.iter().map(cond_test).collect::<Option<_>>()?;
+    let spelled = path::spellings(path)?;
+    let mut anchors = Vec::with_capacity(tests.len() * spelled.len());
+    for test in tests {
+        for path in &spelled {
+            anchors.push(Anchor {
+                path: path.clone(),
+                test: test.clone(),
+            });
+        }
+    }
+    Some(anchors)
 }
 
 fn cond_test(cond: &Cond) -> Option<AnchorTest> {

@@ -37,7 +37,10 @@ pub(crate) struct OrGroup {
 /// `$or` branches can give it both, or several alternative objects.
 #[derive(Debug, Clone)]
 pub(crate) struct Field {
+    /// The member name as written; with dots, a path (see [`super::eval`]).
     pub(crate) name: String,
+    /// Whether `name` has a dot.
+    pub(crate) dotted: bool,
     /// Where the field was written, for problem reports.
     pub(crate) path: String,
     /// The member names from the event's root to this field (`$or` adds none): where
@@ -208,6 +211,7 @@ impl Compiler {
                     let rank = self.rank();
                     node.fields.push(Field {
                         name: name.clone(),
+                        dotted: name.contains('.'),
                         path: field_at,
                         keys,
                         rank,
@@ -223,6 +227,7 @@ impl Compiler {
                     let rank = self.rank();
                     node.fields.push(Field {
                         name: name.clone(),
+                        dotted: name.contains('.'),
                         path: field_at,
                         keys,
                         rank,

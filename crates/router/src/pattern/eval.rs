@@ -62,13 +62,52 @@ where
 fn node_matches<'v, J: Json<'v>>(node: &Node, object: Option<J>, root: J) -> bool {
     node.fields
         .iter()
-        .all(|field| field_matches(field, object.and_then(|o| o.get(&field.name)), root))
+        .all(|field| member_matches(field, object, root))
         && node.ors.iter().all(|group| {
             group
                 .branches
                 .iter()
                 .any(|branch| node_matches(branch, object, root))
         })
+}
+
+/// Whether the field matches in `object`. A name with dots (`a.b`) names every member path
+/// whose names, joined with dots, spell it (`a` → `b`, or a member called `a.b`), as
+/// aws/event-ruler flattens events; the field matches if it matches at any of them.
+fn member_matches<'v, J: Json<'v>>(field: &Field, object: Option<J>, root: J) -> bool {
+    if !field.dotted {
+        return field_matches(field, object.and_then(|o| o.get(&field.name)), root);
+    }
+    let mut found = false;
+    let matched = object.is_some_and(|o| {
+        spelled(o, &field.name, &mut |value| {
+            found = true;
+            field_matches(field, Some(value), root)
+        })
+    });
+    matched || (!found && field_matches(field, None, root))
+}
+
+/// Calls `f` on each value at a member path of `object` that spells `name` with dots,
+/// looking through arrays between the members, until it returns true.
+pub(crate) fn spelled<'v, J: Json<'v>, F>(object: J, name: &str, f: &mut F) -> bool
+where
+    F: FnMut(J) -> bool,
+{
+    if let Some(value) = object.get(name)
+        && f(value)
+    {
+        return true;
+    }
+    name.match_indices('.').any(|(at, _)| {
+        let (head, rest) = (&name[..at], &name[at + 1..]);
+        object.get(head).is_some_and(|value| {
+            let mut saw_object = false;
+            any_object(Some(value), &mut saw_object, &mut |inner| {
+                spelled(inner, rest, f)
+            })
+        })
+    })
 }
 
 fn field_matches<'v, J: Json<'v>>(field: &Field, value: Option<J>, root: J) -> bool {
@@ -97,13 +136,17 @@ fn leaf_matches<'v, J: Json<'v>>(field: &Field, conds: &[Cond], value: Option<J>
     })
 }
 
-/// Whether some scalar lies at `keys` below `value`, looking through every array on the way.
+/// Whether some scalar lies at `keys` below `value`, looking through every array on the way
+/// (names with dots as in [`spelled`]).
 fn has_value<'v, J: Json<'v>>(value: Option<J>, keys: &[String]) -> bool {
     let Some(value) = value else {
         return false;
     };
     match (value.shape(), keys.split_first()) {
         (Shape::Array, _) => value.items().any(|item| has_value(Some(item), keys)),
+        (Shape::Object, Some((name, rest))) if name.contains('.') => {
+            spelled(value, name, &mut |found| has_value(Some(found), rest))
+        }
         (Shape::Object, Some((name, rest))) => has_value(value.get(name), rest),
         (Shape::Scalar(_), None) => true,
         _ => false,

@@ -102,9 +102,22 @@ impl Pattern {
         let compiled = compile::compile(pattern).map_err(PatternError::from_problems)?;
         let roots =
             normalize::normalize_root(compiled.root).map_err(PatternError::from_problems)?;
+        let mut paths: Vec<Vec<String>> = Vec::new();
+        for path in compiled.paths {
+            let spelled = path::spellings(&path).unwrap_or_else(|| {
+                // Too many spellings: read all of the object that holds the first dotted name.
+                let first = path.iter().position(|k| k.contains('.')).unwrap_or(0);
+                vec![path[..first].to_vec()]
+            });
+            for path in spelled {
+                if !paths.contains(&path) {
+                    paths.push(path);
+                }
+            }
+        }
         Ok(Pattern {
             roots,
-            paths: compiled.paths,
+            paths,
             warnings: compiled.warnings,
         })
     }
@@ -137,7 +150,9 @@ impl Pattern {
 
     /// Returns the field paths this pattern reads, such as
     /// `["value", "amount"]`: every leaf path, those under `$or` included,
-    /// each once, in the order the pattern's JSON objects list their keys.
+    /// each once. A name with dots is read at every member path that spells
+    /// it (`"a.b"`: `["a.b"]` and `["a", "b"]`); past 256 such paths, the whole
+    /// object holding the first dotted name is read.
     pub fn field_paths(&self) -> Vec<Vec<String>> {
         self.paths.clone()
     }

@@ -6,13 +6,13 @@ use super::super::{Pattern, PatternProblem};
 use super::{MatchCase, check_matches};
 
 pub(super) const CASES_COUNT: usize =
-    NESTING.len() + OR.len() + OR_ON_AN_OUTER_FIELD.len() + RECORD_VIEW.len();
+    NESTING.len() + DOTTED_NAMES.len() + OR.len() + OR_ON_AN_OUTER_FIELD.len() + RECORD_VIEW.len();
 
 #[rustfmt::skip]
 const NESTING: &[MatchCase] = &[
     ("nested objects mirror the event", r#"{"detail":{"state":["running"]}}"#, r#"{"detail":{"state":"running"}}"#, true),
     ("nested objects mirror the event, other value", r#"{"detail":{"state":["running"]}}"#, r#"{"detail":{"state":"stopped"}}"#, false),
-    ("nested pattern does not match a flat dotted key", r#"{"detail":{"state":["running"]}}"#, r#"{"detail.state":"running"}"#, false),
+    ("nested pattern does not match a flat dotted key (difference)", r#"{"detail":{"state":["running"]}}"#, r#"{"detail.state":"running"}"#, false),
     ("nested pattern needs the parent object", r#"{"detail":{"state":["running"]}}"#, r#"{"state":"running"}"#, false),
     ("nested pattern against a scalar parent", r#"{"detail":{"state":["running"]}}"#, r#"{"detail":"running"}"#, false),
     ("deep nesting", r#"{"a":{"b":{"c":{"d":[1]}}}}"#, r#"{"a":{"b":{"c":{"d":1,"e":2}}}}"#, true),
@@ -40,6 +40,27 @@ const OR: &[MatchCase] = &[
     ("$or branches sharing a parent object, sibling fails", r#"{"v":{"t":["o"]},"$or":[{"v":{"a":[1]}},{"v":{"b":[2]}}]}"#, r#"{"v":{"t":"x","b":2}}"#, false),
     ("$or with exists false in a branch", r#"{"$or":[{"a":[{"exists":false}]},{"a":["x"]}]}"#, r#"{"b":1}"#, true),
     ("$or with three branches", r#"{"$or":[{"a":[1]},{"b":[2]},{"c":[3]}]}"#, r#"{"c":3}"#, true),
+];
+
+/// event-ruler flattens events and patterns into dotted paths: a pattern name with dots names
+/// the nested path, and a member whose own name has the dots.
+#[rustfmt::skip]
+const DOTTED_NAMES: &[MatchCase] = &[
+    ("dotted names match the nested path", r#"{"properties.foo":[{"wildcard":"*bar*"}]}"#, r#"{"properties":{"foo":"xbarx"}}"#, true),
+    ("dotted names match the nested path, other value", r#"{"properties.foo":[{"wildcard":"*bar*"}]}"#, r#"{"properties":{"foo":"baz"}}"#, false),
+    ("dotted names match a member named with the dots", r#"{"properties.foo":["x"]}"#, r#"{"properties.foo":"x"}"#, true),
+    ("dotted names match a member named with the dots, other value", r#"{"properties.foo":["x"]}"#, r#"{"properties.foo":"y","properties":{"foo":"z"}}"#, false),
+    ("dotted names match either spelling", r#"{"a.b.c":[1]}"#, r#"{"a":{"b.c":0},"a.b":{"c":1}}"#, true),
+    ("dotted names need the whole path", r#"{"a.b.c":[1]}"#, r#"{"a":{"b":1}}"#, false),
+    ("dotted names under a nested object", r#"{"value":{"order.total":[{"numeric":[">",10]}]}}"#, r#"{"value":{"order":{"total":11}}}"#, true),
+    ("dotted names look through arrays", r#"{"items.sku":["A"]}"#, r#"{"items":[{"sku":"B"},{"sku":"A"}]}"#, true),
+    ("dotted names look through arrays, no element", r#"{"items.sku":["A"]}"#, r#"{"items":[{"sku":"B"}]}"#, false),
+    ("dotted object names keep array elements apart", r#"{"a.b":{"c":[1],"d":[2]}}"#, r#"{"a":[{"b":{"c":1}},{"b":{"d":2}}]}"#, false),
+    ("dotted object names, one element", r#"{"a.b":{"c":[1],"d":[2]}}"#, r#"{"a":[{"b":{"c":1}},{"b":{"c":1,"d":2}}]}"#, true),
+    ("dotted names and exists false: present nested", r#"{"a.b":[{"exists":false}]}"#, r#"{"a":{"b":null}}"#, false),
+    ("dotted names and exists false: present as a dotted member", r#"{"x":{"a.b":[{"exists":false}]}}"#, r#"{"x":[{"a.b":1}]}"#, false),
+    ("dotted names and exists false: absent", r#"{"a.b":[{"exists":false}]}"#, r#"{"a":{"c":1},"a.c":2}"#, true),
+    ("dotted header names", r#"{"headers":{"trace.id":["t-1"]}}"#, r#"{"headers":{"trace.id":"t-1"}}"#, true),
 ];
 
 /// event-ruler spells `$or` out into alternatives, each with one list of allowed values per
@@ -117,6 +138,36 @@ fn nesting() {
 #[test]
 fn or() {
     check_matches(OR);
+}
+
+#[test]
+fn dotted_names() {
+    check_matches(DOTTED_NAMES);
+}
+
+#[test]
+fn dotted_names_are_read_at_every_spelling() {
+    let pattern = Pattern::from_json_str(r#"{"value": {"a.b.c": [1]}, "k": [2]}"#).unwrap();
+    let mut paths = pattern.field_paths();
+    paths.sort();
+    let expected: Vec<Vec<String>> = [
+        &["k"][..],
+        &["value", "a", "b", "c"],
+        &["value", "a", "b.c"],
+        &["value", "a.b", "c"],
+        &["value", "a.b.c"],
+    ]
+    .iter()
+    .map(|p| p.iter().map(|s| s.to_string()).collect())
+    .collect();
+    assert_eq!(paths, expected);
+    // Past 256 spellings, the object holding the first dotted name is read whole.
+    let long = format!(r#"{{"value": {{"{}": [1]}}}}"#, ["x"; 12].join("."));
+    let pattern = Pattern::from_json_str(&long).unwrap();
+    assert_eq!(pattern.field_paths(), vec![vec!["value".to_owned()]]);
+    assert!(
+        pattern.matches(&serde_json::json!({"value": {"x.x.x.x.x.x": {"x.x.x.x.x": {"x": 1}}}}))
+    );
 }
 
 #[test]
