@@ -31,32 +31,64 @@
 //! A `$or` whose branches name the same fields as their siblings is merged
 //! into those siblings when compiling (the alternatives are spelled out), so
 //! that matching never combines values taken from different elements of the
-//! same event array. Independent `$or` groups stay as they are.
+//! same event array; a branch's allowed values for a field its siblings
+//! constrain replace theirs in that alternative. Independent `$or` groups stay
+//! as they are.
 //!
 //! [`Pattern::matches`] walks the event once along the compiled tree without
 //! allocating. When the event holds an array where the pattern expects a
 //! value, the field matches if any element matches; when it holds an array of
 //! objects where the pattern expects an object, the nested pattern must match
-//! within one single element.
+//! within one single element. A field name with dots is a path.
 //!
-//! # Choices where EventBridge's documentation is silent
+//! # Semantics: EventBridge's engine
 //!
-//! Each is pinned by a test named after the rule in `tests/`:
+//! Where EventBridge's documentation is silent, fanout does what
+//! aws/event-ruler (the engine EventBridge runs) does. Each rule has a table
+//! test named after it in `tests/`:
 //!
-//! - `{}` is rejected at every level, as aws/event-ruler does ("Empty objects
-//!   are not allowed"); omit the filter to match every record.
-//! - `exists: true` matches any leaf value, `null` included, but not an
-//!   object or an empty array (EventBridge: exists works on leaf nodes only).
-//! - `anything-but` never matches a missing field; a string form only
-//!   matches string values and a numeric form only matches numbers.
+//! - `exists: false` holds when the field has no value anywhere in the event,
+//!   in any element of any array (`arrays::exists_false_in_arrays`).
+//! - `anything-but` excludes only values of its own kind: any other string,
+//!   number, boolean or null matches (`operators::anything_but_across_types`).
+//! - `cidr` with host bits set (`10.0.0.5/24`) matches its network
+//!   (`operators::cidr`); [`Pattern::warnings`] names it.
+//! - A `$or` branch may constrain a field its siblings constrain: the branch's
+//!   values replace theirs in that alternative
+//!   (`structure::or_on_an_outer_field`).
+//! - A dotted name (`properties.foo`) matches every member path that spells
+//!   it: `properties` → `foo`, or a member named `properties.foo`
+//!   (`structure::dotted_names`).
+//! - `{}` is rejected at every level ("Empty objects are not allowed").
+//!
+//! # Remaining choices and differences
+//!
+//! Where event-ruler and the docs are both silent, or where fanout differs:
+//!
+//! - `exists: true` matches any leaf value, `null` included, but not an object
+//!   or an empty array; `exists: false` treats both as absent
+//!   (`operators::exists`).
+//! - `anything-but` never matches a missing field or an object
+//!   (`operators::anything_but`, `operators::anything_but_across_types`).
 //! - `numeric` operands (and `anything-but` numbers) must lie within
-//!   -5e9..=5e9 with at most 6 decimal places, as documented. Event values
-//!   are compared by value at full `f64` precision.
-//! - A two-sided numeric range needs lower < upper.
-//! - `cidr` accepts prefix lengths up to /32 and /128 and rejects addresses
-//!   with host bits set (e.g. `10.0.0.5/24`), suggesting the network address.
-//! - Inside an array element, `exists: false` is judged within the element
-//!   that the rest of that object pattern matched.
+//!   -5e9..=5e9 with at most 6 decimal places, as documented; event values are
+//!   compared by value at full `f64` precision (`operators::numeric`).
+//! - A two-sided numeric range needs lower < upper (`invalid::numeric`).
+//! - `cidr` accepts prefix lengths up to /32 and /128 (`invalid::cidr_and_exists`).
+//! - Difference: event-ruler visits a pattern's fields in the order of their
+//!   names and judges `exists: false` only among the array elements that the
+//!   fields named before it left possible; fanout judges it in the whole event
+//!   whatever the names (`arrays::exists_false_in_arrays`, "(difference)").
+//! - Difference: when one field gets allowed values twice (in `$or` and
+//!   outside it), event-ruler keeps those written last; patterns reach fanout
+//!   without key order, so fanout keeps the `$or` branch's, as if every `$or`
+//!   were written after its object's other fields
+//!   (`structure::or_on_an_outer_field`).
+//! - Difference: a nested pattern `{"a": {"b": ...}}` does not match a member
+//!   literally named `a.b`; only a pattern name with the dots does
+//!   (`structure::nesting`, "(difference)"). A dotted name and a nested object
+//!   on the same path (`"a.b"` beside `"a": {...}`) are separate fields whose
+//!   values may come from different elements of an array at `a`.
 
 mod anchors;
 mod compile;
