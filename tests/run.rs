@@ -1,13 +1,15 @@
 //! `fanout run`: bad configuration fails fast (exit 2, a message naming the problem) before
 //! consuming anything; a running dispatcher serves metrics and health.
 
+#[path = "support/fanout.rs"]
+mod fanout_run;
 mod support;
 
-use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use fanout_run::{http_get, metric};
 use serde_json::json;
 use support::{Tansu, TestRecord, free_port, ledger, temp_dir, unique};
 
@@ -134,36 +136,6 @@ async fn missing_dlq_topic_exits_2() {
     );
 }
 
-fn http_get(port: u16, path: &str) -> (u16, String) {
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .unwrap_or("0")
-        .parse()
-        .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
-}
-
-/// The value of a metric line whose name and labels contain all of `parts`.
-fn metric(text: &str, parts: &[&str]) -> f64 {
-    text.lines()
-        .filter(|l| !l.starts_with('#') && parts.iter().all(|p| l.contains(p)))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serves_metrics_and_health_while_running() {
     let kafka = Tansu::start();
@@ -206,7 +178,7 @@ async fn serves_metrics_and_health_while_running() {
     let body = loop {
         assert!(
             Instant::now() < deadline,
-            "metrics never showed the deliveries"
+            "metrics never showed the deliveries and both partitions committed"
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_err()
@@ -215,14 +187,18 @@ async fn serves_metrics_and_health_while_running() {
             continue;
         }
         let (_, body) = http_get(port, "/metrics");
+        // Both partitions' confirmed commits at their ends (100 + 100).
         if metric(&body, &["fanout_dead_lettered_total"]) >= 20.0
-            && metric(&body, &["fanout_committed_offset"]) > 0.0
+            && metric(&body, &["fanout_committed_offset"]) == 200.0
         {
             break body;
         }
     };
     assert_eq!(http_get(port, "/healthz").0, 200);
     assert_eq!(http_get(port, "/readyz").0, 200);
+    let (code, status) = http_get(port, "/status");
+    assert_eq!(code, 200);
+    let status: serde_json::Value = serde_json::from_str(&status).unwrap();
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();
@@ -279,4 +255,30 @@ async fn serves_metrics_and_health_while_running() {
     );
     assert!(body.contains("fanout_in_flight_records{"), "{body}");
     assert!(body.contains("fanout_committed_offset{"), "{body}");
+
+    // /status: both targets up (a function error is the record's fault, not the target's),
+    // their counters, the last error, no failing DLQ lane, both partitions committed.
+    assert_eq!(status["consuming"], true, "{status}");
+    assert_eq!(status["assigned_partitions"], 2);
+    let targets = status["targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 2, "{status}");
+    let ok = targets.iter().find(|t| t["name"] == "r/ok").unwrap();
+    assert_eq!(ok["up"], true);
+    assert_eq!(ok["delivered"], 200);
+    assert_eq!(ok["dead_lettered"], 0);
+    assert_eq!(ok["last_error"], serde_json::Value::Null);
+    let bad = targets.iter().find(|t| t["name"] == "r/bad").unwrap();
+    assert_eq!(bad["up"], true, "{bad}");
+    assert_eq!(bad["delivered"], 180);
+    assert_eq!(bad["dead_lettered"], 20);
+    assert_eq!(bad["last_error"]["kind"], "function_error", "{bad}");
+    assert_eq!(bad["last_error"]["code"], "FailKey");
+    assert_eq!(status["dlq"]["failing_lanes"], json!([]));
+    let partitions = status["partitions"].as_array().unwrap();
+    assert_eq!(partitions.len(), 2, "{status}");
+    for p in partitions {
+        assert_eq!(p["topic"], topic.as_str());
+        assert_eq!(p["committed"], 100, "{p}");
+        assert_eq!(p["in_flight"], 0, "{p}");
+    }
 }
