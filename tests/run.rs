@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use fanout_run::{http_get, metric};
+use fanout_run::{Fanout, http_get, metric};
 use serde_json::json;
 use support::{Tansu, TestRecord, free_port, ledger, temp_dir, unique};
 
@@ -166,14 +166,8 @@ async fn serves_metrics_and_health_while_running() {
         })
         .collect();
     kafka.produce(&topic, &records).await;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fanout"))
-        .args(["run", "--config"])
-        .arg(&config)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    // Killed when dropped, should an assertion fail while it runs.
+    let fanout = Fanout::start(&config, &dir.join("fanout.log"), port);
     let deadline = Instant::now() + Duration::from_secs(60);
     let body = loop {
         assert!(
@@ -199,10 +193,7 @@ async fn serves_metrics_and_health_while_running() {
     let (code, status) = http_get(port, "/status");
     assert_eq!(code, 200);
     let status: serde_json::Value = serde_json::from_str(&status).unwrap();
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    assert_eq!(child.wait().unwrap().code(), Some(0));
+    assert_eq!(fanout.stop(), Some(0));
 
     assert_eq!(
         metric(&body, &["fanout_records_consumed_total", &topic]),
