@@ -126,13 +126,14 @@ impl Engine {
         let revocations: Revocations = Arc::default();
         let producer: FutureProducer = consumer::dlq_producer_config(&self.config).create()?;
         let client = consumer::consumer_config(&self.config);
-        let consumer: StreamConsumer<EngineContext> =
-            client.create_with_context(EngineContext {
+        let consumer: Arc<StreamConsumer<EngineContext>> = client
+            .create_with_context(EngineContext {
                 partitions: partitions.clone(),
                 revocations: revocations.clone(),
                 revoke_timeout: self.config.revoke_timeout,
                 assigned: self.stats.assigned.clone(),
-            })?;
+            })
+            .map(Arc::new)?;
         consumer.subscribe(&topics)?;
         self.stats.consuming.store(true, AtomicOrdering::Relaxed);
         let metrics = ConsumerMetrics::new(&self.table);
@@ -151,13 +152,19 @@ impl Engine {
         let mut pause_tick = tokio::time::interval(Duration::from_millis(50));
         tokio::pin!(shutdown);
         let mut stream = consumer.stream();
+        // The interval commit in flight (on a blocking thread), if any.
+        let mut committing: Option<tokio::task::JoinHandle<()>> = None;
         // One shared name per topic, not one allocation per record.
         let mut topic_names: Vec<Arc<str>> = Vec::new();
         loop {
             tokio::select! {
                 biased;
                 () = &mut shutdown => break,
-                _ = commit_tick.tick() => self.commit(&consumer, &partitions),
+                _ = commit_tick.tick() => {
+                    if committing.as_ref().is_none_or(|c| c.is_finished()) {
+                        committing = self.commit(&consumer, &partitions);
+                    }
+                }
                 _ = pause_tick.tick() => self.resume_drained(&consumer, &partitions),
                 Some(done) = matching.next(), if !matching.is_empty() => {
                     let batch = done.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
@@ -196,6 +203,9 @@ impl Engine {
             }
         }
         drop(stream);
+        if let Some(commit) = committing.take() {
+            let _ = commit.await;
+        }
         self.stats.consuming.store(false, AtomicOrdering::Relaxed);
         tracing::info!("shutting down: draining lanes");
         let mut states: Vec<(PartitionKey, PartitionState)> = lock(&partitions).drain().collect();
@@ -340,10 +350,16 @@ impl Engine {
         }
     }
 
-    /// Commits (asynchronously) every partition whose committable offset the broker has not
-    /// confirmed yet. An offset counts as committed only when the commit callback confirms it
-    /// ([`consumer::confirmed`]); a failed commit is counted and sent again on the next tick.
-    fn commit(&self, consumer: &StreamConsumer<EngineContext>, partitions: &Partitions) {
+    /// Commits every partition whose committable offset the broker has not confirmed yet, on a
+    /// blocking thread (a synchronous commit, so that its result is known: librdkafka reports
+    /// the result of an asynchronous commit to no one unless an offset-commit callback is set,
+    /// which rust-rdkafka does not). Confirmed offsets are recorded ([`consumer::confirmed`]);
+    /// a failed commit is counted and sent again on the next tick.
+    fn commit(
+        &self,
+        consumer: &Arc<StreamConsumer<EngineContext>>,
+        partitions: &Partitions,
+    ) -> Option<tokio::task::JoinHandle<()>> {
         let mut tpl = TopicPartitionList::new();
         let mut snapshot = Vec::new();
         let map = lock(partitions);
@@ -377,15 +393,20 @@ impl Engine {
         snapshot.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
         *lock(&self.stats.partitions) = snapshot;
         telemetry::buffered_bytes(self.stats.buffered_bytes());
-        if tpl.count() > 0
-            && let Err(e) = consumer.commit(&tpl, CommitMode::Async)
-        {
-            telemetry::CommitFailed {
-                error: &e,
-                on: "interval",
-            }
-            .emit();
+        if tpl.count() == 0 {
+            return None;
         }
+        let (consumer, partitions) = (consumer.clone(), partitions.clone());
+        Some(tokio::task::spawn_blocking(move || {
+            match consumer.commit(&tpl, CommitMode::Sync) {
+                Ok(()) => consumer::confirmed(&partitions, &tpl),
+                Err(e) => telemetry::CommitFailed {
+                    error: &e,
+                    on: "interval",
+                }
+                .emit(),
+            }
+        }))
     }
 }
 
