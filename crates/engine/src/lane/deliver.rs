@@ -226,6 +226,7 @@ impl SubLane {
         let mut delivered = Vec::new();
         let mut answered = false;
         let mut target_failure: Option<Failure> = None;
+        let mut dead = Vec::new();
         for (mut p, outcome) in segment.into_iter().zip(outcomes) {
             let (failure, shared) = match outcome {
                 Outcome::Delivered => {
@@ -273,13 +274,11 @@ impl SubLane {
                     left.held.get_or_insert(failure);
                     left.kept.push(p);
                 }
-                Verdict::DeadLetter(reason) => {
-                    if !self.dead_letter(&p, &failure, reason, last_attempt).await {
-                        return None;
-                    }
-                }
+                Verdict::DeadLetter(reason) => dead.push((p, failure, reason)),
             }
         }
+        // Delivered records finish first, so that a DLQ write that hangs holds back only what
+        // is at or after its record.
         if !delivered.is_empty() {
             answered = true;
             self.finish_delivered(&delivered);
@@ -288,6 +287,11 @@ impl SubLane {
             Some(failure) => t.health.target_failed(failure),
             None if answered => t.health.answered(),
             None => {}
+        }
+        for (p, failure, reason) in dead {
+            if !self.dead_letter(&p, &failure, reason, last_attempt).await {
+                return None;
+            }
         }
         Some(left)
     }
