@@ -53,12 +53,28 @@ pub struct MatchScratch {
     known: Vec<(u32, bool)>,
     generation: u32,
     candidates: Vec<u32>,
+    /// Routes looked at (their indexed condition held) since the scratch was made.
+    looked_at: u64,
+    /// Routes handed to the exact evaluator since the scratch was made.
+    confirmed: u64,
 }
 
 impl MatchScratch {
     /// Empty scratch space; it grows to the table's size on first use.
     pub fn new() -> MatchScratch {
         MatchScratch::default()
+    }
+
+    /// How many routes had their indexed condition hold (each counted once per record), over
+    /// every record matched with this scratch: the index's work.
+    pub fn looked_at(&self) -> u64 {
+        self.looked_at
+    }
+
+    /// How many candidate routes were evaluated exactly, over every record matched with this
+    /// scratch (routes that match are counted too): the confirmation work.
+    pub fn confirmed(&self) -> u64 {
+        self.confirmed
     }
 
     /// Starts a record: a fresh generation, with room for `routes` routes and `anchors` check
@@ -171,6 +187,8 @@ impl Matcher {
             known,
             generation,
             candidates,
+            looked_at,
+            confirmed,
         } = scratch;
         let generation = *generation;
         let mut holds = |anchor: u32| {
@@ -188,12 +206,14 @@ impl Matcher {
                 return;
             }
             *stamp = generation;
+            *looked_at += 1;
             let checks = &self.checks[route as usize];
             if checks.iter().all(|any| any.iter().any(|&a| holds(a))) {
                 candidates.push(route);
             }
         });
         candidates.sort_unstable();
+        *confirmed += candidates.len() as u64;
         out.extend(
             candidates
                 .iter()
