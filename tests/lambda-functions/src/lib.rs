@@ -10,7 +10,10 @@
 //! - `FAIL_TYPE` / `FAIL_MESSAGE` (failing, flaky): the `errorType` / `errorMessage` returned;
 //! - `PARTIAL_FAILURES` (partial, default 1): how many calls name a record whose value has
 //!   `"fail": true` in `batchItemFailures` (the first such record of each partition);
-//! - `SLOW_MS` (slow, default 2000): how long each call sleeps before succeeding.
+//! - `SLOW_MS` (slow, default 2000): how long each call sleeps before succeeding;
+//! - `FAIL_TYPE` (poison, default `PoisonRecordError`): the `errorType` of an invocation that
+//!   carries a record whose value has `"poison": true`; its `errorMessage` names that record,
+//!   `poison record <topic>-<partition>@<offset>` (the first such record of the invocation).
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -37,6 +40,9 @@ pub enum Behavior {
     Partial,
     /// Sleeps `SLOW_MS`, then succeeds.
     Slow,
+    /// Fails every invocation that carries a record whose value has `"poison": true` (ESM
+    /// events and `format: record` views alike), naming that record; succeeds otherwise.
+    Poison,
 }
 
 static CALLS: AtomicU64 = AtomicU64::new(0);
@@ -185,6 +191,15 @@ async fn handle(behavior: Behavior, payload: Value) -> Result<Value, Diagnostic>
             return Err(fail());
         }
         Behavior::Slow => tokio::time::sleep(Duration::from_millis(env_u64("SLOW_MS", 2000))).await,
+        Behavior::Poison => {
+            if let Some(poison) = poison_record(&lines) {
+                append(call, "error", &lines);
+                return Err(diagnostic(
+                    &env_string("FAIL_TYPE", "PoisonRecordError"),
+                    format!("poison record {poison}"),
+                ));
+            }
+        }
         Behavior::Partial => {
             let failures = partial_failures(&records);
             if !failures.is_empty() {
@@ -195,6 +210,25 @@ async fn handle(behavior: Behavior, payload: Value) -> Result<Value, Diagnostic>
     }
     append(call, "ok", &lines);
     Ok(json!({}))
+}
+
+/// `<topic>-<partition>@<offset>` of the first record line whose value has `"poison": true`:
+/// an ESM record (value as text) or a `format: record` view (value as JSON).
+fn poison_record(lines: &[Value]) -> Option<String> {
+    lines.iter().find_map(|l| {
+        let (record, value) = match l.get("view") {
+            Some(view) => (view, view["value"].clone()),
+            None => (l, parse_text(&l["value"])),
+        };
+        (value["poison"] == json!(true)).then(|| {
+            format!(
+                "{}-{}@{}",
+                record["topic"].as_str().unwrap_or_default(),
+                record["partition"],
+                record["offset"]
+            )
+        })
+    })
 }
 
 /// The first record per partition whose value has `"fail": true` and has not yet failed
