@@ -11,11 +11,14 @@ use std::time::Duration;
 
 use fanout::engine::dlq::headers;
 use lambda_support::{
-    LambdaStack, WAIT, counts, header, input, lambda, offsets_by_partition, records_of, start,
-    value_json,
+    LambdaStack, WAIT, counts, header, input, lambda, offsets_by_partition, read_until_quiet,
+    records_of, start, start_lambdas, value_json,
 };
 use serde_json::{Value, json};
-use support::{ReadRecord, Tansu, TestRecord, ledger, unique, wait_for};
+use support::{Tansu, TestRecord, ledger, unique, wait_for};
+
+/// How long the DLQ must stay silent before it is taken as complete.
+const QUIET: Duration = Duration::from_secs(3);
 
 /// Acceptance 1: every record reaches the function exactly once, in offset order per
 /// partition, as an ESM event that `aws_lambda_events` decodes, with key, value and headers
@@ -156,9 +159,10 @@ async fn fan_out_gives_each_function_exactly_its_records() {
     );
 }
 
-/// Acceptance 3a: a function failing twice is retried until it succeeds; one always failing is
-/// dead-lettered after the last attempt with its errorType and errorMessage in the headers;
-/// an unknown function is dead-lettered at once as `not_found`.
+/// Acceptance 3a: a function failing twice is retried until it succeeds; one failing every
+/// record is bisected down to single records, each dead-lettered alone after its own last
+/// attempt with its errorType and errorMessage in the headers; an unknown function is a target
+/// failure: its records are held (never dead-lettered) and the target shows as down.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn function_errors_are_retried_then_dead_lettered() {
     let kafka = Tansu::start();
@@ -193,18 +197,28 @@ async fn function_errors_are_retried_then_dead_lettered() {
         {"name": "poison", "topics": [topic], "targets": [lambda("failing", json!({"delivery": delivery(3)}))]},
         {"name": "gone", "topics": [topic], "targets": [lambda("no-such-function", json!({"delivery": delivery(5)}))]},
     ]);
-    let (stop, handle) = start(&kafka, &stack, &dlq, routes, |b| b).await;
-    wait_for("flaky delivers", WAIT, || {
-        records_of(&flaky)
-            .iter()
-            .filter(|l| l["outcome"] == "ok")
-            .count()
-            >= 6
-    })
+    let running = start_lambdas(&kafka, &stack, &dlq, routes, |b| b).await;
+    wait_for(
+        "flaky delivers, failing dead-letters, gone is down",
+        WAIT,
+        || {
+            running.counts("retry/flaky") == (6, 0)
+                && running.counts("poison/failing") == (0, 6)
+                && !running.health("gone/no-such-function").0
+        },
+    )
     .await;
-    let dead = kafka.read_topic(&dlq, 1, 12, WAIT);
-    stop.send(()).unwrap();
-    handle.await.unwrap();
+    assert_eq!(
+        running.health("gone/no-such-function"),
+        (false, Some("not_found"))
+    );
+    assert_eq!(
+        running.counts("gone/no-such-function"),
+        (0, 0),
+        "held, not dead-lettered"
+    );
+    running.shut_down().await;
+    let dead = read_until_quiet(&kafka, &dlq, 1, QUIET).await;
 
     let flaky_lines = records_of(&flaky);
     let ok: Vec<&Value> = flaky_lines
@@ -218,20 +232,33 @@ async fn function_errors_are_retried_then_dead_lettered() {
             .any(|l| l["outcome"] == "error" && l["call"] == 2)
     );
     assert!(ok.iter().all(|l| l["call"].as_i64().unwrap() >= 3));
-    let tries = counts(&records_of(&failing));
+    // Each record of `failing` fails alone three times (its attempts), after at most
+    // ⌈log₂ 6⌉ invocations shared with others while bisecting.
+    let failing_lines = records_of(&failing);
+    let mut per_call = HashMap::<i64, Vec<i64>>::new();
+    for l in &failing_lines {
+        per_call
+            .entry(l["call"].as_i64().unwrap())
+            .or_default()
+            .push(l["offset"].as_i64().unwrap());
+    }
+    let tries = counts(&failing_lines);
     assert_eq!(tries.len(), 6);
-    assert!(
-        tries.values().all(|&n| n == 3),
-        "three attempts each: {tries:?}"
-    );
+    for o in 0..6 {
+        let alone = per_call.values().filter(|c| **c == [o]).count();
+        assert_eq!(alone, 3, "offset {o} alone: {per_call:?}");
+        assert!(tries[&(0, o)] <= 3 + 3, "offset {o}: {tries:?}");
+    }
 
-    assert_eq!(dead.len(), 12, "{dead:?}");
-    let poison: Vec<&ReadRecord> = dead
+    assert_eq!(dead.len(), 6, "only failing's records: {dead:?}");
+    let mut offsets: Vec<&str> = dead
         .iter()
-        .filter(|d| d.header(headers::TARGET) == Some("poison/failing"))
+        .map(|d| header(d, headers::SOURCE_OFFSET))
         .collect();
-    assert_eq!(poison.len(), 6);
-    for d in poison {
+    offsets.sort_unstable();
+    assert_eq!(offsets, ["0", "1", "2", "3", "4", "5"]);
+    for d in &dead {
+        assert_eq!(header(d, headers::TARGET), "poison/failing");
         assert_eq!(header(d, headers::ERROR_KIND), "function_error");
         assert_eq!(header(d, headers::ERROR_CODE), "PoisonError");
         assert!(
@@ -242,16 +269,6 @@ async fn function_errors_are_retried_then_dead_lettered() {
         assert_eq!(header(d, headers::REASON), "attempts_exhausted");
         assert_eq!(header(d, headers::ATTEMPTS), "3");
         assert_eq!(header(d, "lang"), "hë", "original headers kept");
-    }
-    let gone: Vec<&ReadRecord> = dead
-        .iter()
-        .filter(|d| d.header(headers::TARGET) == Some("gone/no-such-function"))
-        .collect();
-    assert_eq!(gone.len(), 6);
-    for d in gone {
-        assert_eq!(header(d, headers::ERROR_KIND), "not_found");
-        assert_eq!(header(d, headers::REASON), "permanent_error");
-        assert_eq!(header(d, headers::ATTEMPTS), "1");
     }
 }
 
@@ -279,7 +296,7 @@ async fn batch_item_failures_retry_only_the_failed_suffix() {
     let routes = json!([{"name": "partial", "topics": [topic], "targets": [lambda("partial", json!({
         "delivery": {"batch": {"max_wait": "300ms"},
                      "retry": {"max_attempts": 3, "initial_backoff": "10ms", "max_backoff": "50ms"}}}))]}]);
-    let (stop, handle) = start(&kafka, &stack, &dlq, routes, |b| b).await;
+    let running = start_lambdas(&kafka, &stack, &dlq, routes, |b| b).await;
     let delivered = |lines: &[Value]| {
         let mut offsets: Vec<i64> = lines
             .iter()
@@ -291,12 +308,11 @@ async fn batch_item_failures_retry_only_the_failed_suffix() {
         offsets.len()
     };
     wait_for("records 7..20 delivered again", WAIT, || {
-        delivered(&records_of(&recorded)) >= 13
+        delivered(&records_of(&recorded)) >= 13 && running.counts("partial/partial") == (20, 0)
     })
     .await;
-    let dead = kafka.read_topic(&dlq, 1, 1, Duration::from_secs(2));
-    stop.send(()).unwrap();
-    handle.await.unwrap();
+    running.shut_down().await;
+    let dead = read_until_quiet(&kafka, &dlq, 1, QUIET).await;
 
     assert!(dead.is_empty(), "nothing dead-lettered: {dead:?}");
     let lines = records_of(&recorded);
@@ -360,15 +376,13 @@ async fn async_invocation_splits_batches_and_dead_letters_oversized_records() {
     kafka.produce(&topic, &records).await;
     let routes = json!([{"name": "async", "topics": [topic], "targets": [lambda("recorder", json!({
         "invocation": "async", "delivery": {"batch": {"max_wait": "300ms"}}}))]}]);
-    let (stop, handle) = start(&kafka, &stack, &dlq, routes, |b| b).await;
-    wait_for("8 records recorded", WAIT, || {
-        records_of(&recorded).len() >= 8
+    let running = start_lambdas(&kafka, &stack, &dlq, routes, |b| b).await;
+    wait_for("8 records delivered, 1 dead-lettered", WAIT, || {
+        running.counts("async/recorder") == (8, 1)
     })
     .await;
-    let dead = kafka.read_topic(&dlq, 1, 1, WAIT);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    stop.send(()).unwrap();
-    handle.await.unwrap();
+    running.shut_down().await;
+    let dead = read_until_quiet(&kafka, &dlq, 1, QUIET).await;
 
     let lines = records_of(&recorded);
     let offsets: Vec<i64> = lines
@@ -421,13 +435,16 @@ async fn slow_functions_time_out() {
     kafka.produce(&topic, &input(1, 1)).await;
     let routes = json!([{"name": "slow", "topics": [topic], "targets": [lambda("slow", json!({
         "delivery": {"retry": {"max_attempts": 2, "initial_backoff": "10ms", "max_backoff": "10ms"}}}))]}]);
-    let (stop, handle) = start(&kafka, &stack, &dlq, routes, |b| {
+    let running = start_lambdas(&kafka, &stack, &dlq, routes, |b| {
         b.operation_timeout(Duration::from_millis(700))
     })
     .await;
-    let dead = kafka.read_topic(&dlq, 1, 1, WAIT);
-    stop.send(()).unwrap();
-    handle.await.unwrap();
+    wait_for("the record dead-lettered", WAIT, || {
+        running.counts("slow/slow") == (0, 1)
+    })
+    .await;
+    running.shut_down().await;
+    let dead = read_until_quiet(&kafka, &dlq, 1, QUIET).await;
 
     assert_eq!(dead.len(), 1);
     assert_eq!(header(&dead[0], headers::ERROR_KIND), "timeout");

@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use eventbridge_support::Moto;
-use lambda_support::{LambdaStack, records_of};
+use lambda_support::{LambdaStack, read_until_quiet, records_of};
 use serde_json::json;
 use support::{Tansu, TestRecord, temp_dir, unique};
 
@@ -132,4 +132,6 @@ async fn one_read_reaches_a_lambda_function_and_an_eventbridge_bus() {
             "everything committed"
         );
     }
+    let dead = read_until_quiet(&kafka, &dlq, 1, Duration::from_secs(3)).await;
+    assert!(dead.is_empty(), "nothing dead-lettered: {dead:?}");
 }

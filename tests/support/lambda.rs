@@ -296,6 +296,17 @@ impl Running {
             stats.dead_lettered.load(Relaxed),
         )
     }
+
+    /// Whether the target named `route/target` is up, and the kind of its last failure.
+    pub fn health(&self, target: &str) -> (bool, Option<&'static str>) {
+        let health = self
+            .stats
+            .health()
+            .find(|h| h.name() == target)
+            .unwrap_or_else(|| panic!("no target {target}"));
+        let kind = health.last_error().map(|e| e.failure.kind.as_str());
+        (health.is_up(), kind)
+    }
 }
 
 /// Like [`start`], returning the engine's counters and group too.
@@ -329,7 +340,10 @@ pub fn run_engine(
     targets: Vec<Arc<dyn Target>>,
 ) -> Running {
     let group = unique("g");
-    let config = fast_group(EngineConfig::new(&kafka.bootstrap, &group, dlq));
+    let mut config = fast_group(EngineConfig::new(&kafka.bootstrap, &group, dlq));
+    // A lane holding the records of a target that is down does not finish: do not wait the
+    // default 30 s for it on shutdown.
+    config.drain_timeout = Duration::from_secs(5);
     let engine = Engine::new(config, table, move |t| {
         targets.get(t.id.0 as usize).cloned()
     })
