@@ -23,6 +23,11 @@
 //!   distinct check once per record however many routes share it. Routes passing them are
 //!   sorted and confirmed with [`crate::Route::matches`], so the result is exactly the naive
 //!   evaluation's, in route order: the index only decides what need not be evaluated.
+//! - A route with one pattern checks that pattern's *leaves* instead of anchors
+//!   ([`crate::pattern::leaves`]): each field leaf alone, shared by every route with the same
+//!   leaf and evaluated once per record. When the pattern is one conjunction and no object
+//!   holding two of its leaves is an array in the record, the leaves holding *is* the match and
+//!   the route is not evaluated again; otherwise it is confirmed as above.
 
 pub(crate) mod anchor;
 mod cost;
@@ -38,7 +43,8 @@ use self::cost::Selectivity;
 use self::hash::FastMap;
 use self::index::{TopicIndex, TopicIndexBuilder};
 use crate::filter::Filter;
-use crate::json::Json;
+use crate::json::{Json, Shape};
+use crate::pattern::leaves::{Leaf, Leaves};
 use crate::route::{Route, RouteId};
 
 /// Reusable working memory for [`crate::RouteTable::match_record_with`].
@@ -51,8 +57,13 @@ pub struct MatchScratch {
     stamps: Vec<u32>,
     /// `(generation, holds)` per check anchor: whether it holds for this record.
     known: Vec<(u32, bool)>,
+    /// The same per distinct pattern leaf.
+    leaves_known: Vec<(u32, bool)>,
+    /// The same per shared object path: whether no array lies on it.
+    plain_known: Vec<(u32, bool)>,
     generation: u32,
-    candidates: Vec<u32>,
+    /// Route ids, with [`PROVEN`] set on those whose leaves decided them.
+    candidates: Vec<u64>,
     /// Routes looked at (their indexed condition held) since the scratch was made.
     looked_at: u64,
     /// Routes handed to the exact evaluator since the scratch was made.
@@ -79,17 +90,25 @@ impl MatchScratch {
 
     /// Starts a record: a fresh generation, with room for `routes` routes and `anchors` check
     /// anchors.
-    fn start(&mut self, routes: usize, anchors: usize) {
+    fn start(&mut self, routes: usize, anchors: usize, leaves: usize, plains: usize) {
         if self.stamps.len() < routes {
             self.stamps.resize(routes, 0);
         }
-        if self.known.len() < anchors {
-            self.known.resize(anchors, (0, false));
+        for (known, len) in [
+            (&mut self.known, anchors),
+            (&mut self.leaves_known, leaves),
+            (&mut self.plain_known, plains),
+        ] {
+            if known.len() < len {
+                known.resize(len, (0, false));
+            }
         }
         self.generation = self.generation.wrapping_add(1);
         if self.generation == 0 {
             self.stamps.fill(0);
             self.known.fill((0, false));
+            self.leaves_known.fill((0, false));
+            self.plain_known.fill((0, false));
             self.generation = 1;
         }
         self.candidates.clear();
@@ -108,7 +127,20 @@ pub(crate) struct Matcher {
     checks: Vec<Box<[Box<[u32]>]>>,
     /// Distinct anchors of all checks: routes sharing one check it once per record.
     check_anchors: Vec<Anchor>,
+    /// Per route with one pattern: its leaves, as indexes into `leaves`, the most shared
+    /// first; all must hold before it is evaluated (empty for other routes).
+    leaf_checks: Vec<Box<[u32]>>,
+    /// Per route: when its leaves decide it, the objects (indexes into `plains`) that must
+    /// hold no array for them to; `None`: it is evaluated.
+    decided_by_leaves: Vec<Option<Box<[u32]>>>,
+    /// Distinct pattern leaves: routes sharing one evaluate it once per record.
+    leaves: Vec<Leaf>,
+    /// Distinct member paths of objects shared by two leaves of a pattern.
+    plains: Vec<Vec<String>>,
 }
+
+/// Candidates proven to match by their leaves carry this bit (above any route id).
+const PROVEN: u64 = 1 << 32;
 
 impl Matcher {
     /// Indexes `routes` (whose ids are their positions).
@@ -128,6 +160,15 @@ impl Matcher {
         let cost = |anchor: &Anchor| selectivity.cost(anchor);
         let mut matcher = Matcher::default();
         let mut anchor_ids: FastMap<Anchor, u32> = FastMap::default();
+        let mut leaf_ids: FastMap<String, u32> = FastMap::default();
+        let mut plain_ids: FastMap<Vec<String>, u32> = FastMap::default();
+        let mut leaf_uses: Vec<u32> = Vec::new();
+        let bump = |uses: &mut Vec<u32>, leaf: u32| {
+            if uses.len() <= leaf as usize {
+                uses.resize(leaf as usize + 1, 0);
+            }
+            uses[leaf as usize] += 1;
+        };
         let mut topics: FastMap<Box<str>, TopicIndexBuilder> = FastMap::default();
         for (position, route) in routes.iter().enumerate() {
             let id = position as u32;
@@ -146,7 +187,45 @@ impl Matcher {
                     })
                     .collect()
             });
-            matcher.checks.push(checks.collect());
+            let leaves = match route.filters.as_slice() {
+                [Filter::Pattern { pattern, .. }] => pattern.leaves(),
+                _ => None,
+            };
+            match leaves {
+                Some(Leaves { leaves, shared }) if !leaves.is_empty() => {
+                    // Leaf checks subsume the anchor checks.
+                    drop(checks);
+                    matcher.checks.push(Box::default());
+                    let mut ids: Vec<u32> = leaves
+                        .into_iter()
+                        .map(|leaf| {
+                            *leaf_ids.entry(leaf.key.clone()).or_insert_with(|| {
+                                matcher.leaves.push(leaf);
+                                matcher.leaves.len() as u32 - 1
+                            })
+                        })
+                        .collect();
+                    ids.iter().for_each(|&l| bump(&mut leaf_uses, l));
+                    ids.dedup();
+                    matcher.leaf_checks.push(ids.into());
+                    matcher.decided_by_leaves.push(shared.map(|paths| {
+                        paths
+                            .into_iter()
+                            .map(|path| {
+                                *plain_ids.entry(path).or_insert_with_key(|path| {
+                                    matcher.plains.push(path.clone());
+                                    matcher.plains.len() as u32 - 1
+                                })
+                            })
+                            .collect()
+                    }));
+                }
+                _ => {
+                    matcher.checks.push(checks.collect());
+                    matcher.leaf_checks.push(Box::default());
+                    matcher.decided_by_leaves.push(None);
+                }
+            }
             for topic in &route.topics {
                 let index = topics.entry(topic.as_str().into()).or_default();
                 match &indexed {
@@ -154,6 +233,12 @@ impl Matcher {
                     None => index.add_always(id),
                 }
             }
+        }
+        // Most shared leaves first: they are the likeliest to be known already for a record.
+        for checks in &mut matcher.leaf_checks {
+            let mut sorted = checks.to_vec();
+            sorted.sort_by_key(|&l| std::cmp::Reverse(leaf_uses[l as usize]));
+            *checks = sorted.into();
         }
         matcher.topics = topics.into_iter().map(|(t, b)| (t, b.build())).collect();
         matcher
@@ -181,10 +266,17 @@ impl Matcher {
         let Some(index) = self.topics.get(topic) else {
             return;
         };
-        scratch.start(self.checks.len(), self.check_anchors.len());
+        scratch.start(
+            self.checks.len(),
+            self.check_anchors.len(),
+            self.leaves.len(),
+            self.plains.len(),
+        );
         let MatchScratch {
             stamps,
             known,
+            leaves_known,
+            plain_known,
             generation,
             candidates,
             looked_at,
@@ -199,7 +291,37 @@ impl Matcher {
             }
             *holds
         };
-        candidates.extend_from_slice(&index.always);
+        let mut leaf_holds = |leaf: u32| {
+            let (seen, holds) = &mut leaves_known[leaf as usize];
+            if *seen != generation {
+                *seen = generation;
+                *holds = self.leaves[leaf as usize].holds(view);
+            }
+            *holds
+        };
+        let mut plain = |at: u32| {
+            let (seen, holds) = &mut plain_known[at as usize];
+            if *seen != generation {
+                *seen = generation;
+                *holds = no_array_on(view, &self.plains[at as usize]);
+            }
+            *holds
+        };
+        let mut consider = |route: u32| {
+            let at = route as usize;
+            if !self.checks[at]
+                .iter()
+                .all(|any| any.iter().any(|&a| holds(a)))
+                || !self.leaf_checks[at].iter().all(|&l| leaf_holds(l))
+            {
+                return;
+            }
+            let proven = self.decided_by_leaves[at]
+                .as_ref()
+                .is_some_and(|objects| objects.iter().all(|&o| plain(o)));
+            candidates.push(u64::from(route) | if proven { PROVEN } else { 0 });
+        };
+        index.always.iter().for_each(|&route| consider(route));
         index.candidates(view, &mut |route: u32| {
             let stamp = &mut stamps[route as usize];
             if *stamp == generation {
@@ -207,20 +329,35 @@ impl Matcher {
             }
             *stamp = generation;
             *looked_at += 1;
-            let checks = &self.checks[route as usize];
-            if checks.iter().all(|any| any.iter().any(|&a| holds(a))) {
-                candidates.push(route);
-            }
+            consider(route);
         });
-        candidates.sort_unstable();
-        *confirmed += candidates.len() as u64;
-        out.extend(
-            candidates
-                .iter()
-                .filter(|&&id| confirm(id))
-                .map(|&id| RouteId(id)),
-        );
+        candidates.sort_unstable_by_key(|&c| c as u32);
+        out.extend(candidates.iter().filter_map(|&c| {
+            let id = c as u32;
+            if c & PROVEN != 0 {
+                return Some(RouteId(id));
+            }
+            *confirmed += 1;
+            confirm(id).then_some(RouteId(id))
+        }));
     }
+}
+
+/// Whether no array lies on `path` below `view` (each member on the way is missing, a scalar
+/// or an object).
+fn no_array_on<'v, J: Json<'v>>(view: J, path: &[String]) -> bool {
+    let mut at = view;
+    for name in path {
+        if !matches!(at.shape(), Shape::Object) {
+            return true;
+        }
+        match at.get(name) {
+            Some(next) if matches!(next.shape(), Shape::Array) => return false,
+            Some(next) => at = next,
+            None => return true,
+        }
+    }
+    true
 }
 
 /// A route's necessary conditions, priced. With one filter, that filter's; with several (any

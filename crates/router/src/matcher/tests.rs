@@ -599,3 +599,90 @@ fn large_tables_agree_with_naive_evaluation() {
         check(&table, &records, &mut scratch);
     }
 }
+
+/// Skewed tables: one value (`kind: "a"`) shared by thousands of routes, each with other
+/// generated clauses (nested objects, arrays of objects, `$or`, dotted names, every operator),
+/// so that leaves shared by many routes, and routes decided by their leaves alone, meet
+/// records where the shared objects are arrays.
+#[test]
+fn skewed_tables_agree_with_naive_evaluation() {
+    let mut runner = TestRunner::deterministic();
+    let mut scratch = MatchScratch::new();
+    for size in [200, 2500] {
+        let patterns = prop::collection::vec(arb_value_pattern(), size)
+            .new_tree(&mut runner)
+            .unwrap()
+            .current();
+        let routes: Vec<RouteSpec> = patterns
+            .into_iter()
+            .map(|mut p| {
+                p["value"]["kind"] = json!(["a"]);
+                (vec![TOPICS[0]], vec![FilterSpec::Pattern(p)])
+            })
+            .collect();
+        let mut records = prop::collection::vec(arb_record(), 300)
+            .new_tree(&mut runner)
+            .unwrap()
+            .current();
+        // Most records carry the shared value.
+        for (i, record) in records.iter_mut().enumerate() {
+            let mut view = record.view().clone();
+            view["topic"] = json!(TOPICS[0]);
+            if i % 4 != 0 {
+                view["value"]["kind"] = json!("a");
+            }
+            *record = RecordView::from_view(view);
+        }
+        let table = build(&routes);
+        check(&table, &records, &mut scratch);
+    }
+}
+
+/// A pattern whose leaves lie in distinct objects is decided by its leaves, without being
+/// evaluated; when an object two leaves share is an array it is evaluated, so that both leaves
+/// must hold in one element.
+#[test]
+fn leaves_decide_a_pattern_unless_a_shared_object_is_an_array() {
+    let routes: Vec<RouteSpec> = vec![(
+        vec![TOPICS[0]],
+        vec![FilterSpec::Pattern(
+            json!({"value": {"kind": ["a"], "items": {"sku": ["x"], "qty": [2]}}}),
+        )],
+    )];
+    let table = build(&routes);
+    let record = |items: Value| {
+        RecordView::from_view(json!({
+            "topic": TOPICS[0], "headers": {}, "value": {"kind": "a", "items": items},
+        }))
+    };
+    let cases = [
+        (
+            "one object: decided by the leaves",
+            json!({"sku": "x", "qty": 2}),
+            true,
+            0,
+        ),
+        (
+            "an array whose one element holds both",
+            json!([{"sku": "x", "qty": 2}]),
+            true,
+            1,
+        ),
+        (
+            "an array where they hold in different elements",
+            json!([{"sku": "x", "qty": 1}, {"sku": "y", "qty": 2}]),
+            false,
+            1,
+        ),
+    ];
+    for (why, items, matches, evaluated) in cases {
+        let mut scratch = MatchScratch::new();
+        let mut out = Vec::new();
+        let view = record(items);
+        table.match_record_with(&view, &mut scratch, &mut out);
+        assert_eq!(!out.is_empty(), matches, "{why}");
+        assert_eq!(scratch.confirmed(), evaluated, "{why}");
+        table.match_record_naive(&view, &mut out);
+        assert_eq!(!out.is_empty(), matches, "{why}: naive");
+    }
+}

@@ -93,6 +93,7 @@
 mod anchors;
 mod compile;
 mod eval;
+pub(crate) mod leaves;
 mod normalize;
 mod numeric;
 mod operators;
