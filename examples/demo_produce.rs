@@ -4,7 +4,6 @@
 //! ```text
 //! demo_produce setup --bootstrap 127.0.0.1:19192      # topics, buses, rules, queues
 //! demo_produce produce --bootstrap 127.0.0.1:19192    # orders, telemetry, tenant events
-//! demo_produce suspicious --bootstrap 127.0.0.1:19192 # orders the fraud function rejects
 //! ```
 //!
 //! AWS settings come from the standard environment (`AWS_ENDPOINT_URL_EVENTBRIDGE`,
@@ -52,25 +51,25 @@ enum Command {
         #[arg(long, default_value = "fanout-dlq")]
         dlq: String,
     },
-    /// Produces orders, IoT telemetry and tenant events. About 1 % of the orders cannot become
-    /// an audit event (no `status`, or a legacy CSV line instead of JSON): `invalid_payload`.
+    /// Produces orders, IoT telemetry and tenant events in one burst. About 1 % of the orders
+    /// cannot become an audit event (no `status`, or a legacy CSV line instead of JSON):
+    /// `invalid_payload`. The suspicious orders are spread among the others, so that they
+    /// share the fraud function's batches with good orders.
     Produce {
-        /// Orders (topic `orders`).
+        /// Orders (topic `orders`), suspicious ones not counted.
         #[arg(long, default_value_t = 1600)]
         orders: usize,
+        /// Orders over the fraud function's automatic-approval limit, among the others (it
+        /// fails every invocation carrying one: bisected until each fails alone, retried, then
+        /// dead-lettered as `function_error`).
+        #[arg(long, default_value_t = 8)]
+        suspicious: usize,
         /// Telemetry readings (topic `telemetry`).
         #[arg(long, default_value_t = 1600)]
         telemetry: usize,
         /// Tenant events (topic `tenant-events`).
         #[arg(long, default_value_t = 800)]
         tenant_events: usize,
-    },
-    /// Produces orders over the fraud function's automatic-approval limit (it fails them:
-    /// retried, then dead-lettered as `function_error`).
-    Suspicious {
-        /// How many.
-        #[arg(long, default_value_t = 8)]
-        count: usize,
     },
 }
 
@@ -84,17 +83,35 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Produce {
             orders,
+            suspicious,
             telemetry,
             tenant_events,
         } => {
             let producer = producer(&cli.bootstrap)?;
             let mut rng = Rng(0x5eed_f00d);
+            let mut odd = Rng(0xbad0_c0de);
             let mut invalid = 0;
             let mut sent = Vec::new();
+            // Suspicious order k follows good order (k + 1) · orders / (suspicious + 1).
+            let mut after = (1..=suspicious).map(|k| k * orders / (suspicious + 1));
+            let mut next = after.next();
+            let mut k = 0;
             for i in 0..orders {
                 let (key, value, headers, bad) = order(&mut rng, i);
                 invalid += usize::from(bad);
                 sent.push(send(&producer, "orders", &key, &value, &headers));
+                while next == Some(i) {
+                    let (key, value) = suspicious_order(&mut odd, k);
+                    sent.push(send(
+                        &producer,
+                        "orders",
+                        &key,
+                        &value,
+                        &[("source", "api")],
+                    ));
+                    k += 1;
+                    next = after.next();
+                }
             }
             for i in 0..telemetry {
                 let (key, value) = reading(&mut rng, i);
@@ -110,32 +127,9 @@ async fn main() -> anyhow::Result<()> {
             }
             producer.flush(Duration::from_secs(30))?;
             println!(
-                "produced {total} records: {orders} orders ({invalid} of them malformed on purpose), {telemetry} telemetry readings, {tenant_events} tenant events"
+                "produced {total} records: {} orders ({invalid} of them malformed and {k} suspicious on purpose), {telemetry} telemetry readings, {tenant_events} tenant events",
+                orders + k
             );
-        }
-        Command::Suspicious { count } => {
-            let producer = producer(&cli.bootstrap)?;
-            let mut rng = Rng(0xbad0_c0de);
-            for i in 0..count {
-                let customer = format!("cust-{:04}", 9000 + i);
-                let amount = 60_000.0 + (rng.below(190_000) as f64) + 0.99;
-                let value = json!({
-                    "order_id": format!("ORD-9{:05}", i + 1),
-                    "status": "placed",
-                    "amount": amount,
-                    "currency": "USD",
-                    "customer": {"id": customer, "tier": "gold"},
-                    "shipping": {"country": "US", "city": "Reno"},
-                    "items": [{"sku": "GPU-RACK-8", "qty": 1 + rng.below(4), "price": amount}],
-                    "placed_at": now_rfc3339(),
-                })
-                .to_string();
-                send(&producer, "orders", &customer, &value, &[("source", "api")]).await?;
-                // One at a time, so each is a batch of its own for the fraud function.
-                tokio::time::sleep(Duration::from_millis(150)).await;
-            }
-            producer.flush(Duration::from_secs(30))?;
-            println!("produced {count} suspicious orders (60,000–250,000 USD)");
         }
     }
     Ok(())
@@ -349,6 +343,24 @@ fn order(rng: &mut Rng, i: usize) -> (String, String, Vec<(&'static str, &'stati
         return (customer, value.to_string(), headers, true);
     }
     (customer, value.to_string(), headers, false)
+}
+
+/// Suspicious order `k`: key (customer id) and value, an order of 60,000–250,000 USD, over the
+/// fraud function's automatic-approval limit.
+fn suspicious_order(rng: &mut Rng, k: usize) -> (String, String) {
+    let customer = format!("cust-{:04}", 9000 + k);
+    let amount = 60_000.0 + (rng.below(190_000) as f64) + 0.99;
+    let value = json!({
+        "order_id": format!("ORD-9{:05}", k + 1),
+        "status": "placed",
+        "amount": amount,
+        "currency": "USD",
+        "customer": {"id": customer, "tier": "gold"},
+        "shipping": {"country": "US", "city": "Reno"},
+        "items": [{"sku": "GPU-RACK-8", "qty": 1 + rng.below(4), "price": amount}],
+        "placed_at": now_rfc3339(),
+    });
+    (customer, value.to_string())
 }
 
 /// One IoT reading: key (device id) and value.

@@ -6,12 +6,14 @@
 //! ```text
 //! curl -s http://127.0.0.1:19464/metrics > metrics.txt
 //! demo_summary --metrics metrics.txt --bootstrap 127.0.0.1:19192 --dlq fanout-dlq \
-//!     --produced orders=1608 --queue order-audit/audit-bus=orders-audit-queue
+//!     --produced orders=1608 --queue order-audit/audit-bus=orders-audit-queue \
+//!     --dead-lettered order-fraud-check/fraud-check=8
 //! ```
 //!
 //! SQS is reached through the standard AWS environment (`AWS_ENDPOINT_URL_SQS`, ...). Exits 1
 //! when the numbers do not add up (a record not consumed, an event missing from its queue, a
-//! dead-lettered record missing from the DLQ topic).
+//! dead-lettered record missing from the DLQ topic, a target that dead-lettered another number
+//! of records than `--dead-lettered` says).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -41,6 +43,10 @@ struct Cli {
     /// `route/target=queue`: the SQS queue a rule of the target's bus forwards events to.
     #[arg(long, value_parser = pair)]
     queue: Vec<(String, String)>,
+    /// `route/target=N`: exactly N records of this target must be dead-lettered (in /metrics
+    /// and in the DLQ topic), e.g. the records that fail on purpose and nothing else.
+    #[arg(long, value_parser = pair)]
+    dead_lettered: Vec<(String, String)>,
     /// DLQ records shown per (target, error kind, error code).
     #[arg(long, default_value_t = 1)]
     samples: usize,
@@ -157,9 +163,10 @@ impl DeadLetter {
     }
 }
 
-/// Reads the DLQ topic from the start until `expected` records arrived or nothing came for a
-/// while (tansu's high watermark is not exact, so it is not used as the end).
-fn read_dlq(bootstrap: &str, topic: &str, expected: usize) -> anyhow::Result<Vec<DeadLetter>> {
+/// Reads the DLQ topic from the start until nothing came for [`QUIET`] (tansu's high watermark
+/// is not exact, so it is not used as the end; nor is the number of records expected, so that
+/// a record too many is seen).
+fn read_dlq(bootstrap: &str, topic: &str) -> anyhow::Result<Vec<DeadLetter>> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("group.id", "fanout-demo-summary")
@@ -178,7 +185,7 @@ fn read_dlq(bootstrap: &str, topic: &str, expected: usize) -> anyhow::Result<Vec
     consumer.assign(&assignment)?;
     let mut out = Vec::new();
     let mut last = Instant::now();
-    while out.len() < expected && last.elapsed() < Duration::from_secs(10) {
+    while last.elapsed() < QUIET {
         let Some(message) = consumer.poll(Duration::from_millis(200)) else {
             continue;
         };
@@ -201,6 +208,9 @@ fn read_dlq(bootstrap: &str, topic: &str, expected: usize) -> anyhow::Result<Vec
     }
     Ok(out)
 }
+
+/// How long the DLQ topic must stay without a new record before it is taken as read.
+const QUIET: Duration = Duration::from_secs(5);
 
 /// Events waiting in a queue, and one of them (left in the queue).
 async fn queue_events(sqs: &aws_sdk_sqs::Client, queue: &str) -> anyhow::Result<(u64, String)> {
@@ -347,7 +357,7 @@ async fn main() -> anyhow::Result<()> {
         );
     }
 
-    let dlq = read_dlq(&cli.bootstrap, &cli.dlq, dead_total as usize)?;
+    let dlq = read_dlq(&cli.bootstrap, &cli.dlq)?;
     if dlq.len() as u64 != dead_total {
         problems.push(format!(
             "{}: {} records, but {dead_total} were dead-lettered",
@@ -402,10 +412,32 @@ async fn main() -> anyhow::Result<()> {
         }
     }
 
+    for (target, expected) in &cli.dead_lettered {
+        let in_metrics = sum(
+            &m,
+            "fanout_deliveries_total",
+            &[("target", target), ("outcome", "dead_lettered")],
+        ) as u64;
+        let in_dlq = dlq
+            .iter()
+            .filter(|d| d.header("fanout.target") == target)
+            .count();
+        if expected.parse::<u64>().ok() != Some(in_metrics) || *expected != in_dlq.to_string() {
+            problems.push(format!(
+                "{target}: expected {expected} dead-lettered, /metrics says {in_metrics}, the DLQ topic holds {in_dlq}"
+            ));
+        }
+    }
+
     println!();
     if problems.is_empty() {
         println!(
-            "Checks: every record consumed; every (record, target) delivered or dead-lettered; bus deliveries = SQS events; DLQ topic = dead-lettered count. OK"
+            "Checks: every record consumed; every (record, target) delivered or dead-lettered; bus deliveries = SQS events; DLQ topic = dead-lettered count; dead-lettered only as expected ({}). OK",
+            cli.dead_lettered
+                .iter()
+                .map(|(t, n)| format!("{t}: {n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
         Ok(())
     } else {

@@ -12,19 +12,22 @@
 #  3. creates the topics orders, telemetry, tenant-events (4 partitions) and fanout-dlq, the
 #     buses orders-audit and tenants with a rule → SQS queue each;
 #  4. runs `fanout run --config scripts/demo/fanout.yaml` with the routes in routes/,
-#     produces ~4,000 records, then a few suspicious orders, and waits until every record is
-#     finished (polling /metrics);
+#     produces ~4,000 records in one burst (a few suspicious orders among the good ones, so
+#     they share batches), and waits until every record is finished (polling /metrics);
 #  5. prints part of /metrics, what the functions printed, and a summary table (per route and
 #     target: delivered, retried, dead-lettered; events that reached each SQS queue; a DLQ
 #     sample), then stops fanout with SIGTERM and everything else it started (also on failure
 #     or Ctrl-C).
 #
 # Failing on purpose, so the DLQ path is visible:
-#  - fraud-check rejects orders of 50,000 or more: retried (4 attempts), then dead-lettered as
-#    function_error / ManualReviewRequired;
+#  - fraud-check rejects orders of 50,000 or more: it fails the whole invocation, which fanout
+#    splits in halves until the order fails alone; that order alone is retried (4 attempts),
+#    then dead-lettered as function_error / ManualReviewRequired, and the good orders that
+#    shared its batch are delivered;
 #  - about 1 % of the orders cannot become an audit event (no `status`, or a legacy CSV line
 #    instead of JSON): dead-lettered at once as invalid_payload / DetailTypeNotFound;
-#  - tenant-sync fails its first call (a cold cache): retried, then delivered.
+#  - tenant-sync fails its first call (a cold cache): a whole batch, split in halves and sent
+#    again at no cost of attempts, then delivered.
 #
 # Ports (override with env): FANOUT_DEMO_KAFKA_PORT (19192), FANOUT_DEMO_MOTO_PORT (19193),
 # FANOUT_DEMO_LAMBDA_PORT (19194), FANOUT_DEMO_METRICS_PORT (19464). Logs: .tools/demo/.
@@ -298,15 +301,10 @@ FANOUT_PID=$!
 wait_until fanout "$FANOUT_PID" 60 fanout_ready
 echo "fanout is consuming (pid $FANOUT_PID, log $RUN/fanout.log)"
 
-step "produce records"
-"$PRODUCE" --bootstrap "$BOOTSTRAP" produce \
-    --orders "$ORDERS" --telemetry "$TELEMETRY" --tenant-events "$TENANT_EVENTS"
-TOTAL=$((ORDERS + TELEMETRY + TENANT_EVENTS))
-wait_finished "$TOTAL"
-
-step "produce $SUSPICIOUS suspicious orders (the fraud function rejects them: retried, then dead-lettered)"
-"$PRODUCE" --bootstrap "$BOOTSTRAP" suspicious --count "$SUSPICIOUS"
-TOTAL=$((TOTAL + SUSPICIOUS))
+step "produce records ($SUSPICIOUS suspicious orders among the orders: the fraud function rejects them)"
+"$PRODUCE" --bootstrap "$BOOTSTRAP" produce --orders "$ORDERS" --suspicious "$SUSPICIOUS" \
+    --telemetry "$TELEMETRY" --tenant-events "$TENANT_EVENTS"
+TOTAL=$((ORDERS + SUSPICIOUS + TELEMETRY + TENANT_EVENTS))
 wait_finished "$TOTAL"
 
 # --- results -------------------------------------------------------------------------------
@@ -330,15 +328,17 @@ step "what the functions printed (first lines of each; logs in $RUN/)"
 for name in fraud-check telemetry-alerts tenant-sync; do
     cat "$RUN/$name"-*.log | grep -E "^$name call" | sort -t' ' -k3,3n | head -n 3 || true
 done
-# Each rejected order is tried 4 times (route retry.max_attempts), then dead-lettered.
-grep -h "REJECTED" "$RUN"/fraud-check-*.log | awk '!seen[$5]++' | head -n 2 || true
+# An invocation carrying a rejected order fails as a whole and is split in halves until the
+# order is alone; alone it is tried 4 times (route retry.max_attempts), then dead-lettered.
+grep -h "REJECTED" "$RUN"/fraud-check-*.log | head -n 3 || true
 
 step "summary"
 "$SUMMARY" --metrics "$RUN/metrics.txt" --bootstrap "$BOOTSTRAP" --dlq fanout-dlq \
     --produced "orders=$((ORDERS + SUSPICIOUS))" --produced "telemetry=$TELEMETRY" \
     --produced "tenant-events=$TENANT_EVENTS" \
     --queue "order-audit/audit-bus=orders-audit-queue" \
-    --queue "enterprise-tenant-events/tenant-bus=tenants-queue"
+    --queue "enterprise-tenant-events/tenant-bus=tenants-queue" \
+    --dead-lettered "order-fraud-check/fraud-check=$SUSPICIOUS"
 
 step "stop fanout (SIGTERM)"
 kill -TERM "$FANOUT_PID"

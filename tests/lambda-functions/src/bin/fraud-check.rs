@@ -3,8 +3,10 @@
 //!
 //! It scores every order and prints one line per order. An order of
 //! [`APPROVAL_LIMIT`] or more cannot be approved automatically: the function fails the
-//! invocation with `ManualReviewRequired`, so fanout retries it (4 attempts) and then writes the
-//! order to the DLQ as a `function_error`. The demo produces a few such orders on purpose.
+//! invocation with `ManualReviewRequired`, so fanout splits the invocation's records in halves
+//! until that order fails alone, retries it alone (4 attempts) and then writes it to the DLQ as
+//! a `function_error`; the other orders are delivered. The demo produces a few such orders on
+//! purpose, among the good ones.
 
 use fanout_test_functions::{demo_records, function_error, run_demo};
 use lambda_runtime::Diagnostic;

@@ -2,8 +2,9 @@
 //! route (`routes/tenants.json`: sync invocation, Lambda's Kafka ESM event).
 //!
 //! It "syncs" each tenant event (prints one line per record). Its first `WARMUP_FAILURES`
-//! calls (default 1) fail with `TenantDirectoryWarmingUp`, like a cold cache: fanout retries
-//! that batch and it is then delivered, so the demo shows retries that end well.
+//! calls (default 1) fail with `TenantDirectoryWarmingUp`, like a cold cache: fanout sends
+//! that batch again (split in halves, since the failure may be any record's) and it is then
+//! delivered, so the demo shows a failure that ends well.
 
 use fanout_test_functions::{demo_records, function_error, run_demo};
 use lambda_runtime::Diagnostic;
