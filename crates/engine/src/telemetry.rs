@@ -7,7 +7,8 @@
 //! - `fanout_records_consumed_total{topic}`
 //! - `fanout_records_matched_total{route}`
 //! - `fanout_deliveries_total{target, outcome}` (`delivered` | `dead_lettered`)
-//! - `fanout_retries_total{target}`: records sent again after a failed attempt
+//! - `fanout_retries_total{target}`: records sent again after their attempt failed (retries
+//!   after backoff, bisected halves, probes of a down target; not records that were not attempted)
 //! - `fanout_dead_lettered_total{target, error_class, error_kind}`
 //! - `fanout_batch_records{target}` (histogram), `fanout_attempt_duration_seconds{target}`
 //!   (histogram, one observation per delivery attempt)
@@ -32,6 +33,7 @@ use crate::target::Failure;
 #[derive(Clone)]
 pub(crate) struct TargetMetrics {
     delivered: Counter,
+    retried: Counter,
     batch_records: Histogram,
     attempt_duration: Histogram,
 }
@@ -40,6 +42,7 @@ impl TargetMetrics {
     pub fn new(target: &str) -> Self {
         TargetMetrics {
             delivered: counter!("fanout_deliveries_total", "target" => target.to_owned(), "outcome" => "delivered"),
+            retried: counter!("fanout_retries_total", "target" => target.to_owned()),
             batch_records: histogram!("fanout_batch_records", "target" => target.to_owned()),
             attempt_duration: histogram!("fanout_attempt_duration_seconds", "target" => target.to_owned()),
         }
@@ -49,6 +52,12 @@ impl TargetMetrics {
     pub fn attempt_finished(&self, records: usize, took: Duration) {
         self.batch_records.record(records as f64);
         self.attempt_duration.record(took.as_secs_f64());
+    }
+
+    /// Records whose last attempt failed were sent again (a retry after backoff, a bisected
+    /// half, a probe of a down target).
+    pub fn retried(&self, count: usize) {
+        self.retried.increment(count as u64);
     }
 
     /// Records were delivered.
@@ -114,8 +123,6 @@ impl DeliveryRetried<'_> {
             target = self.target, partition = self.partition, attempt = self.attempt,
             records = self.records, error = %self.failure, "delivery failed; retrying"
         );
-        counter!("fanout_retries_total", "target" => self.target.to_owned())
-            .increment(self.records as u64);
     }
 }
 

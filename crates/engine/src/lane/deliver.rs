@@ -35,8 +35,9 @@ struct Pending {
     record: Arc<DeliveryRecord>,
     /// Attempts charged to this record (see [`retry::decide`]).
     attempts: u32,
-    /// Has it been sent before (for the retry counter)?
-    sent: bool,
+    /// Did its last attempt fail (so sending it again is a retry)? Records not attempted
+    /// are not retried when sent again.
+    failed: bool,
     first_attempt: Option<SystemTime>,
     /// Part of a request that failed as a whole in the last attempt: to be split.
     split: bool,
@@ -47,7 +48,7 @@ impl Pending {
         Pending {
             record,
             attempts: 0,
-            sent: false,
+            failed: false,
             first_attempt: None,
             split: false,
         }
@@ -82,14 +83,16 @@ impl SubLane {
                 continue;
             }
             let now = SystemTime::now();
-            let resent = segment.iter().filter(|p| p.sent).count();
+            let retried = segment.iter().filter(|p| p.failed).count();
             for p in &mut segment {
                 p.first_attempt.get_or_insert(now);
-                p.sent = true;
                 p.split = false;
             }
             t.stats.attempts.fetch_add(1, Relaxed);
-            t.stats.retried.fetch_add(resent as u64, Relaxed);
+            if retried > 0 {
+                t.stats.retried.fetch_add(retried as u64, Relaxed);
+                t.metrics.retried(retried);
+            }
             let records: Vec<Arc<DeliveryRecord>> =
                 segment.iter().map(|p| p.record.clone()).collect();
             let outcomes = self.attempt(&records).await;
@@ -234,12 +237,14 @@ impl SubLane {
                     continue;
                 }
                 Outcome::NotAttempted => {
+                    p.failed = false;
                     left.kept.push(p);
                     continue;
                 }
                 Outcome::Failed(f) => (f, 1),
                 Outcome::Shared(f) => (f, shared_by),
             };
+            p.failed = true;
             let (verdict, attempts) = retry::decide(
                 Failed {
                     failure: &failure,
