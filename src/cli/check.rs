@@ -1,6 +1,6 @@
 //! `fanout check`: validate route files and print route → filters → targets.
 
-use std::fmt::Write as _;
+use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -27,7 +27,13 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         Ok(table) => {
             // The table loaded, so the directory lists.
             let files = route_files(&args.routes).map_or(0, |files| files.len());
-            print!("{}", render(&table, files));
+            let mut out = BufWriter::new(io::stdout().lock());
+            match render(&mut out, &table, files).and_then(|()| out.flush()) {
+                Ok(()) => {}
+                // A reader that stopped early (`fanout check | head`) is not an error.
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+                Err(e) => return Err(e.into()),
+            }
             for warning in pattern_warnings(&table) {
                 eprintln!("warning: {warning}");
             }
@@ -47,34 +53,32 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The route table as text: one block per route, then how many routes and targets were loaded
-/// from how many `files`, and the topics.
-pub fn render(table: &RouteTable, files: usize) -> String {
-    let mut out = String::new();
+/// Writes the route table as text to `out`, route by route: one block per route, then how
+/// many routes and targets were loaded from how many `files`, and the topics.
+pub fn render(out: &mut impl Write, table: &RouteTable, files: usize) -> io::Result<()> {
     for route in table.routes() {
-        let _ = writeln!(out, "route {}  ({})", route.name, route.origin);
-        let _ = writeln!(out, "  topics:  {}", route.topics.join(", "));
+        writeln!(out, "route {}  ({})", route.name, route.origin)?;
+        writeln!(out, "  topics:  {}", route.topics.join(", "))?;
         if route.filters.is_empty() {
-            let _ = writeln!(out, "  filters: (none: every record)");
+            writeln!(out, "  filters: (none: every record)")?;
         }
         for (i, filter) in route.filters.iter().enumerate() {
             let label = if i == 0 { "filters:" } else { "      or" };
-            let _ = writeln!(out, "  {label} {filter}");
+            writeln!(out, "  {label} {filter}")?;
         }
         for (i, target) in table.route_targets(route.id).enumerate() {
             let label = if i == 0 { "targets:" } else { "        " };
-            let _ = writeln!(out, "  {label} {}", describe_target(target));
+            writeln!(out, "  {label} {}", describe_target(target))?;
         }
     }
-    let _ = writeln!(
+    writeln!(
         out,
         "{}, {} loaded from {}; topics: {}",
         counted(table.routes().len(), "route"),
         counted(table.targets().len(), "target"),
         counted(files, "file"),
         table.topics().join(", ")
-    );
-    out
+    )
 }
 
 /// What the route table's patterns accept but would better say otherwise (a `cidr` with host

@@ -3,10 +3,8 @@
 use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 
-use serde_json::Value;
-
-use crate::build::{BuiltRoute, Problem, build_route};
-use crate::config::{RouteConfig, RouteFileConfig, load_source};
+use crate::build::file::{Registry, add_file};
+use crate::config::RouteConfig;
 use crate::doc::Doc;
 use crate::error::{RouteError, RouteErrors};
 use crate::filter::Filter;
@@ -172,8 +170,7 @@ type EnvLookup = Box<dyn Fn(&str) -> Option<String>>;
 ///
 /// Every problem across every file is kept; [`RouteTableBuilder::build`] returns them all.
 pub struct RouteTableBuilder {
-    routes: Vec<(String, BuiltRoute)>,
-    names: HashMap<String, String>,
+    registry: Registry,
     errors: Vec<RouteError>,
     env: EnvLookup,
 }
@@ -187,7 +184,7 @@ impl Default for RouteTableBuilder {
 impl std::fmt::Debug for RouteTableBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RouteTableBuilder")
-            .field("routes", &self.routes.len())
+            .field("routes", &self.registry.routes.len())
             .field("errors", &self.errors)
             .finish()
     }
@@ -197,8 +194,7 @@ impl RouteTableBuilder {
     /// A builder that resolves `${NAME}` from the process environment.
     pub fn new() -> Self {
         RouteTableBuilder {
-            routes: Vec::new(),
-            names: HashMap::new(),
+            registry: Registry::default(),
             errors: Vec::new(),
             env: Box::new(|name| std::env::var(name).ok()),
         }
@@ -212,184 +208,19 @@ impl RouteTableBuilder {
 
     /// Adds the routes of one route file. `file` names it in error messages; `text` is YAML or
     /// JSON with a top-level `routes:` list. Problems are kept for [`Self::build`].
+    ///
+    /// The file's routes are read, checked and compiled one at a time, so that loading takes
+    /// memory in proportion to the compiled routes, not to the file's parsed text.
     pub fn add_file(&mut self, file: &str, text: &str) -> &mut Self {
-        let source = match load_source(text, &*self.env) {
-            Ok(s) => s,
-            Err(e) => {
-                self.errors.push(RouteError {
-                    file: file.to_owned(),
-                    line: e.line,
-                    column: e.column,
-                    route: None,
-                    field: e.path,
-                    message: e.message,
-                    hint: None,
-                });
-                return self;
-            }
-        };
-        // Routes with a bad `${ENV}` reference or a duplicate key are reported once, here, and
-        // not checked further (their values are not what the user meant).
-        let mut unreadable = Vec::new();
-        for e in &source.errors {
-            let index = route_index(&e.path);
-            unreadable.extend(index);
-            let route = index
-                .and_then(|i| source.value["routes"][i]["name"].as_str())
-                .map(str::to_owned);
-            let field = match index {
-                Some(i) => e.path[format!("routes[{i}]").len()..]
-                    .trim_start_matches('.')
-                    .to_owned(),
-                None => e.path.clone(),
-            };
-            self.errors.push(RouteError {
-                file: file.to_owned(),
-                line: e.line,
-                column: e.column,
-                route,
-                field,
-                message: e.message.clone(),
-                hint: None,
-            });
-        }
-        let routes = match serde_json::from_value::<RouteFileConfig>(source.value.clone()) {
-            Ok(file_cfg) => file_cfg.routes,
-            Err(e) => {
-                let (line, column) = source.position("");
-                self.errors.push(RouteError {
-                    file: file.to_owned(),
-                    line,
-                    column,
-                    route: None,
-                    field: String::new(),
-                    message: e.to_string(),
-                    hint: Some("a route file is a mapping with one key, `routes:`, holding a list of routes".into()),
-                });
-                return self;
-            }
-        };
-        for (i, value) in routes.into_iter().enumerate() {
-            let prefix = format!("routes[{i}]");
-            let name = value.get("name").and_then(Value::as_str).map(str::to_owned);
-            let at = |field: &str| {
-                let full = if field.is_empty() {
-                    prefix.clone()
-                } else {
-                    format!("{prefix}.{field}")
-                };
-                source.position(&full)
-            };
-            if unreadable.contains(&i) {
-                // Still claim the name, so that a duplicate is reported too.
-                if let Some(e) = name.as_deref().and_then(|n| self.check_name(file, n, &at)) {
-                    self.errors.push(e);
-                }
-                continue;
-            }
-            // Report every field error, not only serde's first: drop the offending field and
-            // read the route again, until it reads or a required field is missing.
-            let mut value = value;
-            let mut removed: Vec<String> = Vec::new();
-            let mut attempts = 0;
-            loop {
-                match serde_path_to_error::deserialize::<_, RouteConfig>(&value) {
-                    Ok(cfg) => {
-                        // With fields removed, the errors above already fail the build; the
-                        // checks still run so that their problems are reported too.
-                        self.add_checked(file, &cfg, &at);
-                        break;
-                    }
-                    Err(e) => {
-                        let field = serde_field_path(&e.path().to_string());
-                        let message = e.into_inner().to_string();
-                        let missing_removed = removed.iter().any(|r| {
-                            message.contains(&format!("missing field `{}`", last_segment(r)))
-                        });
-                        if !missing_removed {
-                            let (line, column) = at(&field);
-                            self.errors.push(RouteError {
-                                file: file.to_owned(),
-                                line,
-                                column,
-                                route: name.clone(),
-                                field: field.clone(),
-                                message,
-                                hint: None,
-                            });
-                        }
-                        attempts += 1;
-                        if missing_removed || attempts > 50 || !remove_field(&mut value, &field) {
-                            // Still register the name, so duplicates are reported.
-                            if let Some(e) =
-                                name.as_deref().and_then(|n| self.check_name(file, n, &at))
-                            {
-                                self.errors.push(e);
-                            }
-                            break;
-                        }
-                        removed.push(field);
-                    }
-                }
-            }
-        }
+        add_file(&mut self.registry, &mut self.errors, &*self.env, file, text);
         self
     }
 
     /// Adds a route built in code (errors are reported with file `<code>`).
     pub fn add_route(&mut self, route: &RouteConfig) -> &mut Self {
-        self.add_checked("<code>", route, &|_| (0, 0));
+        self.registry
+            .add_checked(&mut self.errors, "<code>", route, &|_| (0, 0));
         self
-    }
-
-    fn add_checked(&mut self, file: &str, cfg: &RouteConfig, at: &dyn Fn(&str) -> (usize, usize)) {
-        let error = |p: Problem| {
-            let (line, column) = at(&p.field);
-            RouteError {
-                file: file.to_owned(),
-                line,
-                column,
-                route: Some(cfg.name.clone()),
-                field: p.field,
-                message: p.message,
-                hint: p.hint,
-            }
-        };
-        if let Some(e) = self.check_name(file, &cfg.name, at) {
-            self.errors.push(e);
-        }
-        match build_route(cfg) {
-            Ok(built) => self.routes.push((file.to_owned(), built)),
-            Err(problems) => self.errors.extend(problems.into_iter().map(error)),
-        }
-    }
-
-    /// Registers a route name; an error if it is already taken.
-    fn check_name(
-        &mut self,
-        file: &str,
-        name: &str,
-        at: &dyn Fn(&str) -> (usize, usize),
-    ) -> Option<RouteError> {
-        let (line, column) = at("name");
-        if let Some(first) = self.names.get(name) {
-            return Some(RouteError {
-                file: file.to_owned(),
-                line,
-                column,
-                route: Some(name.to_owned()),
-                field: "name".into(),
-                message: format!("route name `{name}` is already used (first in {first})"),
-                hint: Some("route names are unique across all route files".into()),
-            });
-        }
-        let place = if line > 0 {
-            format!("{file}:{line}")
-        } else {
-            file.to_owned()
-        };
-        self.names.insert(name.to_owned(), place);
-        None
     }
 
     /// Compiles the table, or returns every problem found.
@@ -398,7 +229,12 @@ impl RouteTableBuilder {
             return Err(RouteErrors(self.errors));
         }
         let mut table = RouteTable::default();
-        for (origin, built) in self.routes {
+        let routes = self.registry.routes;
+        table.routes.reserve_exact(routes.len());
+        table
+            .targets
+            .reserve_exact(routes.iter().map(|(_, r)| r.targets.len()).sum());
+        for (origin, built) in routes {
             let id = RouteId(table.routes.len() as u32);
             let mut target_ids = Vec::with_capacity(built.targets.len());
             for (name, kind, delivery) in built.targets {
@@ -454,58 +290,4 @@ fn reads<'f>(filters: impl Iterator<Item = &'f Filter>) -> Need {
         }
     }
     need
-}
-
-/// The last segment of a field path: `a.b[2].c` → `c`.
-fn last_segment(path: &str) -> &str {
-    path.rsplit(['.', '[']).next().unwrap_or(path)
-}
-
-/// Removes the object member at `path` (`a.b[2].c`) from `value`; false if there is none.
-fn remove_field(value: &mut Value, path: &str) -> bool {
-    let Some((parent, last)) = path.rsplit_once('.').or(Some(("", path))) else {
-        return false;
-    };
-    if last.is_empty() || last.contains('[') {
-        return false;
-    }
-    let mut node = value;
-    for seg in parent.split('.').filter(|s| !s.is_empty()) {
-        let mut parts = seg.split('[');
-        let key = parts.next().unwrap_or_default();
-        if !key.is_empty() {
-            match node.get_mut(key) {
-                Some(next) => node = next,
-                None => return false,
-            }
-        }
-        for index in parts {
-            match index
-                .trim_end_matches(']')
-                .parse::<usize>()
-                .ok()
-                .and_then(|i| node.get_mut(i))
-            {
-                Some(next) => node = next,
-                None => return false,
-            }
-        }
-    }
-    node.as_object_mut()
-        .is_some_and(|m| m.remove(last).is_some())
-}
-
-/// `routes[3].x` → 3.
-fn route_index(path: &str) -> Option<usize> {
-    let rest = path.strip_prefix("routes[")?;
-    rest[..rest.find(']')?].parse().ok()
-}
-
-/// `serde_path_to_error` writes `targets[0].lambda.x`; `.` alone means the root.
-fn serde_field_path(path: &str) -> String {
-    if path == "." {
-        String::new()
-    } else {
-        path.to_owned()
-    }
 }

@@ -3,6 +3,9 @@
 //! Every problem is collected (not just the first), each with the field path inside the route.
 
 mod delivery;
+pub(crate) mod file;
+#[cfg(test)]
+mod load_tests;
 
 use std::time::Duration;
 
@@ -114,12 +117,11 @@ pub(crate) fn build_route(cfg: &RouteConfig) -> Result<BuiltRoute, Vec<Problem>>
             );
         }
     }
-    let filters = cfg
-        .filters
-        .iter()
-        .enumerate()
-        .filter_map(|(i, f)| build_filter(&mut ctx, i, f))
-        .collect();
+    // Sized up front: a table holds tens of thousands of these vectors.
+    let mut filters = Vec::with_capacity(cfg.filters.len());
+    for (i, f) in cfg.filters.iter().enumerate() {
+        filters.extend(build_filter(&mut ctx, i, f));
+    }
     if cfg.targets.is_empty() {
         ctx.hinted(
             "targets",
@@ -127,7 +129,8 @@ pub(crate) fn build_route(cfg: &RouteConfig) -> Result<BuiltRoute, Vec<Problem>>
             "add a target, e.g. `- lambda: {function: my-fn}`",
         );
     }
-    let mut targets: Vec<(String, TargetKind, DeliverySettings)> = Vec::new();
+    let mut targets: Vec<(String, TargetKind, DeliverySettings)> =
+        Vec::with_capacity(cfg.targets.len());
     for (i, t) in cfg.targets.iter().enumerate() {
         let kind = match t {
             TargetConfig::Lambda(_) => "lambda",

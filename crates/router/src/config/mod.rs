@@ -3,10 +3,12 @@
 //! These are plain serde types, checked and compiled by [`crate::RouteTableBuilder`] into the
 //! immutable runtime types of [`crate::route`]. Runtime code never reads them.
 
+pub mod generate;
 mod source;
 mod units;
 
-pub use source::{Source, SourceError, load_source};
+pub use generate::{GeneratedFormat, generated_route, generated_route_file};
+pub use source::{RouteSource, Source, SourceError, load_source, read_routes};
 pub use units::{parse_byte_size, parse_duration};
 
 use serde::{Deserialize, Serialize};

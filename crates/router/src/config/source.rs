@@ -1,6 +1,7 @@
 //! Reading a route file's text: YAML (or JSON) to a JSON value, with `${ENV}` substitution in
 //! string values and the line/column of every node kept for error messages.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use saphyr::Scalar;
@@ -20,29 +21,66 @@ pub struct SourceError {
     pub message: String,
 }
 
+/// Line and column of nodes, by path (`routes[0].topics[1]`); a mapping member's is its key's.
+#[derive(Debug, Default)]
+struct Positions(HashMap<String, (usize, usize)>);
+
+/// Line and column of the node at `path`, or of its nearest ancestor that has one, looked up in
+/// `maps` in turn at each step.
+fn nearest(maps: &[&Positions], path: &str) -> (usize, usize) {
+    let mut path = path;
+    loop {
+        if let Some(pos) = maps.iter().find_map(|m| m.0.get(path)) {
+            return *pos;
+        }
+        match path.rfind(['.', '[']) {
+            Some(cut) => path = &path[..cut],
+            None => {
+                return maps
+                    .iter()
+                    .find_map(|m| m.0.get("").copied())
+                    .unwrap_or((1, 1));
+            }
+        }
+    }
+}
+
 /// A parsed file: its JSON value and the position of every node by path.
 #[derive(Debug, Default)]
 pub struct Source {
-    /// The document as JSON.
+    /// The document as JSON. From [`read_routes`], the items of the top-level `routes:` list are
+    /// not in it (the list is empty): they were handed over one by one.
     pub value: Value,
     /// Problems that did not stop reading (bad `${ENV}` references, duplicate keys, ...).
     pub errors: Vec<SourceError>,
-    positions: HashMap<String, (usize, usize)>,
+    positions: Positions,
 }
 
 impl Source {
     /// Line and column of the node at `path`, or of its nearest ancestor that has one.
     pub fn position(&self, path: &str) -> (usize, usize) {
-        let mut path = path;
-        loop {
-            if let Some(pos) = self.positions.get(path) {
-                return *pos;
-            }
-            match path.rfind(['.', '[']) {
-                Some(cut) => path = &path[..cut],
-                None => return self.positions.get("").copied().unwrap_or((1, 1)),
-            }
-        }
+        nearest(&[&self.positions], path)
+    }
+}
+
+/// One item of a file's top-level `routes:` list, as [`read_routes`] hands it over.
+#[derive(Debug)]
+pub struct RouteSource<'a> {
+    /// Its index in the list.
+    pub index: usize,
+    /// The route as JSON.
+    pub value: Value,
+    /// The problems found while reading it (also in the file's [`Source::errors`]).
+    pub errors: &'a [SourceError],
+    positions: &'a Positions,
+    outer: &'a Positions,
+}
+
+impl RouteSource<'_> {
+    /// Line and column of the node at `path` (a path in the file, e.g. `routes[3].topics`), or
+    /// of its nearest ancestor that has one.
+    pub fn position(&self, path: &str) -> (usize, usize) {
+        nearest(&[self.positions, self.outer], path)
     }
 }
 
@@ -53,32 +91,87 @@ pub fn load_source(
     text: &str,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Source, SourceError> {
-    let mut source = Source::default();
-    let mut errors = Vec::new();
-    let mut reader = Reader {
-        parser: Parser::new_from_str(text),
-        env,
-        source: &mut source,
-        errors: &mut errors,
-    };
-    let value = reader.document().map_err(|e| SourceError {
-        line: e.marker().line(),
-        column: e.marker().col() + 1,
-        path: String::new(),
-        message: format!("not valid YAML/JSON: {}", e.info()),
-    })?;
-    source.value = value;
-    source.errors = errors;
-    Ok(source)
+    read(text, env, None)
 }
+
+/// Like [`load_source`], but each item of the top-level `routes:` list (when there is one and it
+/// is a list) is given to `on_route` as soon as it is read, with the positions of its nodes, and
+/// then dropped: a file is never held as a whole JSON value, nor every node's position.
+///
+/// Items come in order, `index` from 0; when the document has the key `routes` twice, a second
+/// run of items starting at 0 follows (the document's value keeps the second list). Items read
+/// before a syntax error have been handed over when the error is returned.
+pub fn read_routes(
+    text: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    on_route: &mut dyn FnMut(RouteSource<'_>),
+) -> Result<Source, SourceError> {
+    read(text, env, Some(on_route))
+}
+
+fn read<'a>(
+    text: &str,
+    env: &'a dyn Fn(&str) -> Option<String>,
+    sink: Option<&'a mut dyn FnMut(RouteSource<'_>)>,
+) -> Result<Source, SourceError> {
+    // The scanner keeps every token from a possible simple key (a node that could still turn out
+    // to be a mapping key) until it knows; a flow collection at the top level stays one until it
+    // ends, so a JSON file would be held whole as tokens (~40× its size). Behind a document
+    // marker (`--- {`) a node cannot be a key, so the tokens go out as they are read. The marker
+    // shifts that line's columns by its width, which `shift` takes back.
+    let lead = text.len() - text.trim_start().len();
+    let flow_root =
+        text[lead..].starts_with(['{', '[']) && (lead == 0 || text[..lead].ends_with('\n'));
+    let (input, shift) = if flow_root {
+        let line = text[..lead].matches('\n').count() + 1;
+        (
+            Cow::Owned(format!("{}{DOC_MARK}{}", &text[..lead], &text[lead..])),
+            Some(line),
+        )
+    } else {
+        (Cow::Borrowed(text), None)
+    };
+    let mut reader = Reader {
+        parser: Parser::new_from_str(&input),
+        env,
+        positions: Positions::default(),
+        errors: Vec::new(),
+        sink,
+        documents: 0,
+        shift,
+    };
+    let value = reader.document().map_err(|e| {
+        let (line, column) = reader.at(e.marker().line(), e.marker().col());
+        SourceError {
+            line,
+            column,
+            path: String::new(),
+            message: format!("not valid YAML/JSON: {}", e.info()),
+        }
+    })?;
+    Ok(Source {
+        value,
+        errors: reader.errors,
+        positions: reader.positions,
+    })
+}
+
+/// Put before a JSON text's first `{` or `[` (see [`read`]).
+const DOC_MARK: &str = "--- ";
 
 /// Builds the JSON value straight from the parser's events, so that every node keeps its
 /// position and duplicate keys are seen (a YAML map would silently keep the last one).
 struct Reader<'a, 'input> {
     parser: Parser<'input, StrInput<'input>>,
     env: &'a dyn Fn(&str) -> Option<String>,
-    source: &'a mut Source,
-    errors: &'a mut Vec<SourceError>,
+    /// Where the nodes being read record their positions: the document's, or while an item of
+    /// `routes:` is read for `sink`, that item's own.
+    positions: Positions,
+    errors: Vec<SourceError>,
+    sink: Option<&'a mut dyn FnMut(RouteSource<'_>)>,
+    documents: usize,
+    /// The line that starts with [`DOC_MARK`], when one was put in.
+    shift: Option<usize>,
 }
 
 type Spanned<'input> = (Event<'input>, Span);
@@ -91,25 +184,40 @@ impl<'input> Reader<'_, 'input> {
         }
     }
 
+    /// 1-based line and column in the text as written, from the parser's line and 0-based
+    /// column.
+    fn at(&self, line: usize, col: usize) -> (usize, usize) {
+        match self.shift {
+            Some(shifted) if shifted == line && col >= DOC_MARK.len() => {
+                (line, col - DOC_MARK.len() + 1)
+            }
+            _ => (line, col + 1),
+        }
+    }
+
+    fn pos(&self, span: &Span) -> (usize, usize) {
+        self.at(span.start.line(), span.start.col())
+    }
+
     fn document(&mut self) -> Result<Value, ScanError> {
         let mut value = Value::Null;
-        let mut documents = 0;
         loop {
             let (event, span) = self.next()?;
             match event {
                 Event::StreamEnd => return Ok(value),
                 Event::DocumentStart(_) => {
-                    documents += 1;
-                    if documents > 1 {
+                    self.documents += 1;
+                    if self.documents > 1 {
+                        let at = self.pos(&span);
                         self.error(
                             "",
-                            pos(&span),
+                            at,
                             "a route file holds one YAML document; found more".into(),
                         );
                     }
                     let (first, span) = self.next()?;
                     let node = self.node(first, span, &mut String::new())?;
-                    if documents == 1 {
+                    if self.documents == 1 {
                         value = node;
                     }
                 }
@@ -124,8 +232,8 @@ impl<'input> Reader<'_, 'input> {
         span: Span,
         path: &mut String,
     ) -> Result<Value, ScanError> {
-        let at = pos(&span);
-        self.source.positions.entry(path.clone()).or_insert(at);
+        let at = self.pos(&span);
+        self.positions.0.entry(path.clone()).or_insert(at);
         Ok(match event {
             Event::Scalar(text, style, _, tag) => {
                 match Scalar::parse_from_cow_and_metadata(text.clone(), style, tag.as_ref()) {
@@ -143,6 +251,12 @@ impl<'input> Reader<'_, 'input> {
                     None => self.string(&text, path, at),
                 }
             }
+            Event::SequenceStart(..)
+                if path == "routes" && self.documents == 1 && self.sink.is_some() =>
+            {
+                self.stream_routes(path)?;
+                Value::Array(Vec::new())
+            }
             Event::SequenceStart(..) => {
                 let mut items = Vec::new();
                 loop {
@@ -151,7 +265,7 @@ impl<'input> Reader<'_, 'input> {
                         break;
                     }
                     let len = path.len();
-                    path.push_str(&format!("[{}]", items.len()));
+                    push_index(path, items.len());
                     items.push(self.node(event, span, path)?);
                     path.truncate(len);
                 }
@@ -161,15 +275,12 @@ impl<'input> Reader<'_, 'input> {
                 let mut map = Map::new();
                 loop {
                     let (event, key_span) = self.next()?;
+                    let key_at = self.pos(&key_span);
                     let name = match event {
                         Event::MappingEnd => break,
                         Event::Scalar(text, ..) => text.into_owned(),
                         other => {
-                            self.error(
-                                path,
-                                pos(&key_span),
-                                "mapping keys must be plain strings".into(),
-                            );
+                            self.error(path, key_at, "mapping keys must be plain strings".into());
                             self.node(other, key_span, &mut String::from("#key"))?;
                             let (value, span) = self.next()?;
                             self.node(value, span, &mut String::from("#key"))?;
@@ -182,9 +293,9 @@ impl<'input> Reader<'_, 'input> {
                     }
                     path.push_str(&name);
                     // Errors about a field point at its key.
-                    self.source.positions.insert(path.clone(), pos(&key_span));
+                    self.positions.0.insert(path.clone(), key_at);
                     if map.contains_key(&name) {
-                        self.error(path, pos(&key_span), format!("duplicate key `{name}`"));
+                        self.error(path, key_at, format!("duplicate key `{name}`"));
                     }
                     let (event, span) = self.next()?;
                     let value = self.node(event, span, path)?;
@@ -208,6 +319,36 @@ impl<'input> Reader<'_, 'input> {
         })
     }
 
+    /// Reads the items of the top-level `routes:` list (at `path`) and hands each to the sink,
+    /// with the positions and problems of its nodes.
+    fn stream_routes(&mut self, path: &mut String) -> Result<(), ScanError> {
+        let mut index = 0;
+        loop {
+            let (event, span) = self.next()?;
+            if matches!(event, Event::SequenceEnd) {
+                return Ok(());
+            }
+            let len = path.len();
+            push_index(path, index);
+            let outer = std::mem::take(&mut self.positions);
+            let first_error = self.errors.len();
+            let read = self.node(event, span, path);
+            let positions = std::mem::replace(&mut self.positions, outer);
+            let value = read?;
+            if let Some(sink) = self.sink.as_mut() {
+                sink(RouteSource {
+                    index,
+                    value,
+                    errors: &self.errors[first_error..],
+                    positions: &positions,
+                    outer: &self.positions,
+                });
+            }
+            path.truncate(len);
+            index += 1;
+        }
+    }
+
     fn string(&mut self, text: &str, path: &str, at: (usize, usize)) -> Value {
         match substitute(text, self.env) {
             Ok(s) => Value::String(s),
@@ -228,8 +369,10 @@ impl<'input> Reader<'_, 'input> {
     }
 }
 
-fn pos(span: &Span) -> (usize, usize) {
-    (span.start.line(), span.start.col() + 1)
+/// Appends `[index]` to a path.
+fn push_index(path: &mut String, index: usize) {
+    use std::fmt::Write as _;
+    let _ = write!(path, "[{index}]");
 }
 
 /// Replaces `${NAME}` and `${NAME:-default}`; `$${` stands for a literal `${`.
@@ -304,6 +447,45 @@ mod tests {
     fn json_text_is_accepted() {
         let src = load_source(r#"{"routes": [{"name": "a", "x": [1, 2.5]}]}"#, &env).unwrap();
         assert_eq!(src.value, json!({"routes":[{"name":"a","x":[1,2.5]}]}));
+    }
+
+    #[test]
+    fn one_line_json_keeps_its_columns() {
+        let text = r#"{"routes": [{"name": "a", "topics": ["t1", "t2"]}], "x": 1}"#;
+        let src = load_source(text, &env).unwrap();
+        assert_eq!(src.position(""), (1, 1));
+        assert_eq!(src.position("routes[0].topics"), (1, 27));
+        assert_eq!(src.position("routes[0].topics[1]"), (1, 44));
+        assert_eq!(src.position("x"), (1, 53));
+        let src = load_source("\n\n  [1, {\"b\": 2}]", &env).unwrap();
+        assert_eq!(src.position("[1].b"), (3, 8));
+        let err = load_source(r#"{"a": [1, }"#, &env).unwrap_err();
+        assert_eq!((err.line, err.column), (1, 11), "{err:?}");
+    }
+
+    #[test]
+    fn routes_are_handed_over_one_by_one() {
+        let text = "routes:\n  - name: a\n    n: ${NOPE}\n  - {name: b, topics: [t]}\nother: 1\n";
+        let mut seen = Vec::new();
+        let src = read_routes(text, &env, &mut |route| {
+            seen.push((
+                route.index,
+                route.value.clone(),
+                route.errors.len(),
+                route.position(&format!("routes[{}].topics[0]", route.index)),
+            ));
+        })
+        .unwrap();
+        assert_eq!(
+            seen,
+            [
+                (0, json!({"name": "a", "n": "${NOPE}"}), 1, (2, 5)),
+                (1, json!({"name": "b", "topics": ["t"]}), 0, (4, 24)),
+            ]
+        );
+        assert_eq!(src.value, json!({"routes": [], "other": 1}));
+        assert_eq!(src.errors.len(), 1);
+        assert_eq!(src.position("other"), (5, 1));
     }
 
     #[test]
