@@ -12,6 +12,7 @@
 use serde_json::Value;
 use serde_json_path::JsonPath;
 
+use crate::json::Json;
 use crate::matcher::anchor::{Anchor, Cost};
 use crate::matcher::jsonpath_anchor::anchor_options;
 use crate::record::RecordView;
@@ -33,6 +34,68 @@ pub struct JsonPathError {
 pub struct JsonPathFilter {
     source: String,
     query: JsonPath,
+    /// What the filter reads and its result when none of that is in the record.
+    unread: Option<Unread>,
+}
+
+/// The member paths a filter expression reads, and its result on a record that has none of
+/// them: every query of the expression starts with one of these paths (its longest run of
+/// plain names), so where none exists every query selects nothing, as on an empty view.
+#[derive(Debug, Clone)]
+struct Unread {
+    /// The paths in one string (a table holds one per JSONPath filter): names end with
+    /// [`NAME_END`], paths with [`PATH_END`].
+    paths: String,
+    result: bool,
+}
+
+const NAME_END: char = '\u{0}';
+const PATH_END: char = '\u{1}';
+
+impl Unread {
+    /// `None` when a path is the whole view (`@[*]`, `$..x`: something is always there to
+    /// read) or a name holds one of the separators.
+    fn new(mut paths: Vec<Vec<String>>, query: &JsonPath) -> Option<Unread> {
+        if paths.iter().any(|p| p.is_empty())
+            || paths
+                .iter()
+                .flatten()
+                .any(|name| name.contains([NAME_END, PATH_END]))
+        {
+            return None;
+        }
+        // Where a path is absent so is every longer path under it: keep the shortest.
+        paths.sort();
+        paths.dedup_by(|longer, shorter| longer.starts_with(shorter));
+        let mut joined = String::new();
+        for path in &paths {
+            for name in path {
+                joined.push_str(name);
+                joined.push(NAME_END);
+            }
+            joined.push(PATH_END);
+        }
+        joined.shrink_to_fit();
+        let empty_view = Value::Array(vec![Value::Object(Default::default())]);
+        Some(Unread {
+            paths: joined,
+            result: !query.query(&empty_view).is_empty(),
+        })
+    }
+
+    /// Whether the document at `root` has none of the paths.
+    fn none_in<'v>(&self, root: impl Json<'v>) -> bool {
+        self.paths.split_terminator(PATH_END).all(|path| {
+            let mut node = root;
+            for name in path.split_terminator(NAME_END) {
+                match node.get(name) {
+                    Some(member) => node = member,
+                    None => return true,
+                }
+            }
+            false
+        })
+    }
 }
 
 const PREFIX: &str = "$[?";
@@ -44,10 +107,15 @@ impl JsonPathFilter {
         let (rewritten, inserted_at) = rewrite_root(expression);
         let full = format!("{PREFIX}{rewritten}]");
         match JsonPath::parse(&full) {
-            Ok(query) => Ok(JsonPathFilter {
-                source: expression.to_owned(),
-                query,
-            }),
+            Ok(query) => {
+                let unread = crate::matcher::jsonpath_anchor::read_prefixes(expression)
+                    .and_then(|paths| Unread::new(paths, &query));
+                Ok(JsonPathFilter {
+                    source: expression.to_owned(),
+                    query,
+                    unread,
+                })
+            }
             Err(err) => {
                 let at = err.position().saturating_sub(PREFIX.len());
                 let shift = inserted_at.iter().filter(|&&i| i < at).count() * ROOT_INDEX.len();
@@ -69,6 +137,15 @@ impl JsonPathFilter {
     /// Does the filter hold for this record?
     pub fn matches(&self, record: &RecordView) -> bool {
         !self.query.query(record.wrapped()).is_empty()
+    }
+
+    /// The filter's result on the record whose view `root` is, when that is known without
+    /// running the query: when the record has none of the member paths the expression reads
+    /// (then every query in it selects nothing). `None` when it has one of them, or when the
+    /// paths cannot be told from the expression.
+    pub(crate) fn result_without_reads<'v>(&self, root: impl Json<'v>) -> Option<bool> {
+        let unread = self.unread.as_ref()?;
+        unread.none_in(root).then_some(unread.result)
     }
 
     /// The cheapest anchor among the expression's top-level conjuncts (see
@@ -228,6 +305,53 @@ mod tests {
         let err = JsonPathFilter::new("$.value.x == 1 && @.a ==").unwrap_err();
         assert!(err.column > 18, "{err:?}");
         assert!(err.to_string().contains('^'));
+    }
+
+    /// Where a record has none of the paths an expression reads, its result is known without
+    /// running it, and is the result of running it.
+    #[test]
+    fn results_without_reads_agree_with_running_the_filter() {
+        let records = [
+            json!({"topic": "t", "key": "k1", "value": {}}),
+            json!({"topic": "t", "value": 7}),
+            json!({"topic": "t", "value": {"items": [{"sku": "A-1"}]}}),
+            json!({"topic": "t", "headers": {"source": "web"}, "value": {"amount": 120}}),
+            json!({}),
+        ];
+        let expressions = [
+            ("@.value.items[?@.sku == 'A-1']", Some(false)),
+            ("!@.value.items", Some(true)),
+            ("length(@.value.items) == 0", Some(false)),
+            ("count(@.value.items[*]) == 0", Some(true)),
+            (
+                "@.value.amount > 100 || @.headers.source == 'web'",
+                Some(false),
+            ),
+            ("!(@.value.amount > 100) && $.key != 'k2'", Some(true)),
+            (
+                "!@.value.items || @.value.items[0].sku == 'A-1'",
+                Some(true),
+            ),
+            ("1 == 1", Some(true)),
+            ("@..sku", None),
+            ("@.*", None),
+        ];
+        for (expression, on_empty) in expressions {
+            let filter = JsonPathFilter::new(expression).unwrap();
+            assert_eq!(
+                filter.result_without_reads(&json!({})),
+                on_empty,
+                "{expression}"
+            );
+            for record in &records {
+                let view = RecordView::from_view(record.clone());
+                if let Some(known) = filter.result_without_reads(view.view()) {
+                    assert_eq!(known, filter.matches(&view), "{expression} on {record}");
+                }
+            }
+        }
+        let filter = JsonPathFilter::new("@.value.items[?@.sku == 'A-1']").unwrap();
+        assert_eq!(filter.result_without_reads(record().view()), None);
     }
 
     #[test]

@@ -52,7 +52,8 @@ impl RouteTable {
     /// pattern names and under the longest plain-name prefix of every JSONPath query, plus
     /// `topic`) into one buffer that borrows the record's bytes; the other parts of the key and
     /// value are only checked to be JSON. A JSONPath filter is run on a view of what JSONPath
-    /// filters read, built only when one is evaluated.
+    /// filters read, built when the first filter that reads something the record has is
+    /// evaluated (a filter that reads nothing the record has gives its known result).
     ///
     /// One difference is left on purpose: serde_json's full parse also rejects numbers beyond
     /// the `f64` range, `\u` escapes of lone surrogates and nesting beyond its recursion limit,
@@ -72,9 +73,13 @@ impl RouteTable {
             route.filters.is_empty()
                 || route.filters.iter().any(|filter| match filter {
                     Filter::Pattern { pattern, .. } => pattern.matches_json(root),
-                    Filter::JsonPath(f) => f.matches(jsonpath_view.get_or_init(|| {
-                        RecordView::from_view(root.to_value(&self.jsonpath_reads))
-                    })),
+                    // The view is built only for a filter that reads something the record
+                    // has, and once.
+                    Filter::JsonPath(f) => f.result_without_reads(root).unwrap_or_else(|| {
+                        f.matches(jsonpath_view.get_or_init(|| {
+                            RecordView::from_view(root.to_value(&self.jsonpath_reads))
+                        }))
+                    }),
                 })
         };
         with_scratch(|scratch| {
