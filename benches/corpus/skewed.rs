@@ -559,7 +559,8 @@ fn entity(pools: &Pools, rng: &mut Rng) -> Clause {
     }
 }
 
-/// An entity clause the index cannot look up today (wildcard, equals-ignore-case).
+/// An entity clause the index could not look up before wildcards (by their literal head) and
+/// equals-ignore-case values (by their fold) were indexed.
 fn weak_entity(pools: &Pools, rng: &mut Rng) -> Clause {
     let n = pools.pattern_customer_n(rng);
     if rng.chance(0.5) {

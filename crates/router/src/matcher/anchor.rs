@@ -31,6 +31,9 @@ pub(crate) enum AnchorTest {
     Suffix(String),
     /// A number inside this range.
     Range(Range),
+    /// A string equal to this one ignoring case: its lower-case fold (see [`folded_chars`])
+    /// equals this text, which is folded already.
+    Folded(String),
 }
 
 impl Anchor {
@@ -67,9 +70,16 @@ impl AnchorTest {
             (AnchorTest::Range(range), Scalar::Number(n)) => {
                 n.as_f64().is_some_and(|x| range.contains(x))
             }
+            (AnchorTest::Folded(folded), Scalar::Str(s)) => folded_chars(s).eq(folded.chars()),
             _ => false,
         }
     }
+}
+
+/// Lower-cases a string char by char (some characters fold to several): the fold of
+/// `equals-ignore-case` (`pattern/strings.rs`), which the index must reproduce exactly.
+pub(crate) fn folded_chars(text: &str) -> impl Iterator<Item = char> + '_ {
+    text.chars().flat_map(char::to_lowercase)
 }
 
 /// A scalar as a hash key: strings exactly, numbers by value, booleans, null.

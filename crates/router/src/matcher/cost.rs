@@ -45,6 +45,10 @@ impl Selectivity {
             AnchorTest::Suffix(suffix) => {
                 distinct.suffixes.insert(suffix);
             }
+            // Counted among the path's values: the same field's ids, spelled in any case.
+            AnchorTest::Folded(folded) => {
+                distinct.values.insert(ValueKey::Str(folded));
+            }
             AnchorTest::Range(_) => {}
         }
     }
@@ -54,7 +58,9 @@ impl Selectivity {
         let distinct = self.paths.get(&anchor.path);
         let among = |n: usize| ALWAYS / n.max(2) as u64;
         match &anchor.test {
-            AnchorTest::Exact(_) => among(distinct.map_or(0, |d| d.values.len())),
+            AnchorTest::Exact(_) | AnchorTest::Folded(_) => {
+                among(distinct.map_or(0, |d| d.values.len()))
+            }
             AnchorTest::Prefix(p) if p.is_empty() => ALWAYS,
             AnchorTest::Prefix(_) => among(distinct.map_or(0, |d| d.prefixes.len())),
             AnchorTest::Suffix(s) if s.is_empty() => ALWAYS,

@@ -3,7 +3,7 @@
 use crate::json::{Json, NO_KEY, Scalar, Shape, same_name};
 use crate::projection::Need;
 
-use super::anchor::{Anchor, AnchorTest, Range, ValueKey, f64_key};
+use super::anchor::{Anchor, AnchorTest, Range, ValueKey, f64_key, folded_chars};
 use super::hash::{FastMap, Lookup};
 use super::ranges::RangeIndex;
 
@@ -43,6 +43,10 @@ struct TrieNode {
 #[derive(Debug, Clone, Default)]
 struct PathIndex {
     strings: Lookup<Box<str>, Ids>,
+    /// `equals-ignore-case` values, folded; looked up with the record's string folded.
+    folded: Lookup<Box<str>, Ids>,
+    /// Whether `folded` has any key (most paths have none: no fold per string).
+    any_folded: bool,
     numbers: Lookup<u64, Ids>,
     /// `[false, true]`.
     bools: [Ids; 2],
@@ -155,6 +159,11 @@ impl PathIndex {
                         ids.iter().for_each(|&id| found(id));
                     }
                 }
+                if self.any_folded
+                    && let Some(ids) = with_folded(s, |folded| self.folded.get(folded))
+                {
+                    ids.iter().for_each(|&id| found(id));
+                }
                 self.strings.get(s)
             }
             Scalar::Number(n) => {
@@ -173,6 +182,29 @@ impl PathIndex {
     }
 }
 
+/// Longest ASCII string folded on the stack.
+const STACK_FOLD: usize = 128;
+
+/// Calls `f` with `text` folded as [`AnchorTest::Folded`] folds it: `text` itself when it has
+/// no upper-case letter and is ASCII, an ASCII fold on the stack, or else a new `String`.
+fn with_folded<R>(text: &str, f: impl FnOnce(&str) -> R) -> R {
+    let bytes = text.as_bytes();
+    if bytes.is_ascii() {
+        if !bytes.iter().any(u8::is_ascii_uppercase) {
+            return f(text);
+        }
+        if bytes.len() <= STACK_FOLD {
+            let mut buf = [0u8; STACK_FOLD];
+            let buf = &mut buf[..bytes.len()];
+            buf.copy_from_slice(bytes);
+            buf.make_ascii_lowercase();
+            // ASCII stays ASCII, so valid UTF-8.
+            return f(std::str::from_utf8(buf).unwrap_or(text));
+        }
+    }
+    f(&folded_chars(text).collect::<String>())
+}
+
 /// Collects routes' indexed conditions and routes without any, then builds a [`TopicIndex`].
 #[derive(Debug, Default)]
 pub(crate) struct TopicIndexBuilder {
@@ -183,6 +215,7 @@ pub(crate) struct TopicIndexBuilder {
 #[derive(Debug, Default)]
 struct PathBuilder {
     exact: FastMap<ValueKey, Vec<u32>>,
+    folded: FastMap<String, Vec<u32>>,
     prefixes: FastMap<String, Vec<u32>>,
     suffixes: FastMap<String, Vec<u32>>,
     ranges: Vec<(Range, u32)>,
@@ -203,6 +236,7 @@ impl TopicIndexBuilder {
                 AnchorTest::Prefix(p) => path.prefixes.entry(p.clone()).or_default().push(route),
                 AnchorTest::Suffix(p) => path.suffixes.entry(p.clone()).or_default().push(route),
                 AnchorTest::Range(r) => path.ranges.push((*r, route)),
+                AnchorTest::Folded(f) => path.folded.entry(f.clone()).or_default().push(route),
             }
         }
     }
@@ -259,6 +293,12 @@ impl PathBuilder {
         }
         index.strings = strings.into_iter().collect();
         index.numbers = numbers.into_iter().collect();
+        index.any_folded = !self.folded.is_empty();
+        index.folded = self
+            .folded
+            .into_iter()
+            .map(|(text, ids)| (text.into(), ids_of(ids)))
+            .collect();
         index.prefixes = by_length(self.prefixes);
         index.suffixes = by_length(self.suffixes);
         index

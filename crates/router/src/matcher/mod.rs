@@ -4,9 +4,10 @@
 //! # How it works
 //!
 //! - Every filter is reduced to *anchors* ([`anchor`]): necessary conditions of the form "some
-//!   scalar at this field path equals this value / starts with this prefix / lies in this
-//!   numeric range". A pattern gives one set of anchors per field of an exact, prefix or numeric
-//!   leaf (nested objects included; a `$or`, or a pattern spelled out into alternatives, gives
+//!   scalar at this field path equals this value (or, folded to lower case, this folded value)
+//!   / starts with this prefix / ends with this suffix / lies in this numeric range". A pattern
+//!   gives one set of anchors per field of an exact, prefix, suffix, numeric, IPv4 `cidr`,
+//!   `equals-ignore-case` or `wildcard` leaf (a wildcard by its literal head, else its tail) (nested objects included; a `$or`, or a pattern spelled out into alternatives, gives
 //!   the union of one set per branch); a JSONPath filter gives one anchor per `==` or numeric
 //!   comparison among its top-level `&&` conjuncts ([`jsonpath_anchor`]). Each set is a
 //!   *condition*: when the filter matches, every condition has an anchor that holds.
@@ -15,8 +16,9 @@
 //!   has one condition: the union of each filter's cheapest. A route with no filter, or with a
 //!   filter that has no condition, is a candidate for every record.
 //! - Per topic, the indexed anchor paths form a trie, and each path has hash maps from exact
-//!   values, from prefixes and from suffixes (one map per length) to routes, and an interval
-//!   tree of numeric ranges.
+//!   values, from folded `equals-ignore-case` values (probed with the record's string folded),
+//!   from prefixes and from suffixes (one map per length) to routes, and an interval tree of
+//!   numeric ranges.
 //! - Matching walks only the anchor paths of the record's topic, looking through arrays, and
 //!   probes each scalar found. A route whose indexed condition holds is looked at once
 //!   (generation stamps: no clearing, no allocation); its checks are tested on the record, each

@@ -21,6 +21,7 @@ fn render(anchors: Option<Vec<Anchor>>) -> Option<Vec<String>> {
                     AnchorTest::Prefix(p) => format!("prefix {p:?}"),
                     AnchorTest::Suffix(p) => format!("suffix {p:?}"),
                     AnchorTest::Range(r) => format!("in {:?}..{:?}", r.lower, r.upper),
+                    AnchorTest::Folded(f) => format!("folded {f:?}"),
                 };
                 format!("{} {test}", a.path.join("."))
             })
@@ -31,7 +32,7 @@ fn render(anchors: Option<Vec<Anchor>>) -> Option<Vec<String>> {
 fn anchors_of(pattern: &str) -> Option<Vec<String>> {
     let pattern = Pattern::from_json_str(pattern).unwrap();
     render(pattern.anchors(&|a: &Anchor| match a.test {
-        AnchorTest::Exact(_) => 1,
+        AnchorTest::Exact(_) | AnchorTest::Folded(_) => 1,
         AnchorTest::Prefix(_) | AnchorTest::Suffix(_) => 4,
         AnchorTest::Range(_) => 16,
     }))
@@ -39,7 +40,7 @@ fn anchors_of(pattern: &str) -> Option<Vec<String>> {
 
 #[test]
 fn patterns_give_their_cheapest_necessary_condition() {
-    let cases: [(&str, &str, Option<&[&str]>); 12] = [
+    let cases: [(&str, &str, Option<&[&str]>); 15] = [
         (
             "exact values are preferred",
             r#"{"value": {"n": [{"numeric": [">", 1]}], "s": [{"prefix": "a"}], "kind": ["a", 2]}}"#,
@@ -91,8 +92,23 @@ fn patterns_give_their_cheapest_necessary_condition() {
         ),
         (
             "other operators give none",
-            r#"{"value": {"a": [{"anything-but": "x"}], "c": [{"exists": false}], "d": [{"equals-ignore-case": "z"}], "e": [{"wildcard": "a*"}], "f": [{"cidr": "10.0.0.0/7"}], "g": [{"cidr": "2001:db8::/32"}]}}"#,
+            r#"{"value": {"a": [{"anything-but": "x"}], "c": [{"exists": false}], "e": [{"wildcard": "*a*"}], "f": [{"cidr": "10.0.0.0/7"}], "g": [{"cidr": "2001:db8::/32"}]}}"#,
             None,
+        ),
+        (
+            "equals-ignore-case gives its folded value",
+            r#"{"value": {"d": [{"equals-ignore-case": "ÄbC"}, "x"], "n": [{"numeric": [">", 1]}]}}"#,
+            Some(&["value.d folded \"äbc\"", "value.d = \"x\""]),
+        ),
+        (
+            "a wildcard gives its literal head as a prefix, else its tail as a suffix",
+            r#"{"value": {"e": [{"wildcard": "us*r@*"}, {"wildcard": "*@x.com"}]}}"#,
+            Some(&["value.e prefix \"us\"", "value.e suffix \"@x.com\""]),
+        ),
+        (
+            "a wildcard without a star is its value",
+            r#"{"value": {"e": [{"wildcard": "a\\*b"}], "n": [{"numeric": [">", 1]}]}}"#,
+            Some(&["value.e = \"a*b\""]),
         ),
         (
             "an IPv4 cidr of 8 bits or more gives its leading octets as a prefix",
@@ -236,10 +252,67 @@ fn prefixes_and_strings_are_looked_up_exactly() {
     assert_eq!(out.len(), 5);
 }
 
+/// `equals-ignore-case` routes are found by the record value's fold: as it is (lower-case
+/// ASCII), folded on the stack (ASCII), or folded into a new string (longer, or not ASCII);
+/// wildcards by their literal head or tail.
+#[test]
+fn ignore_case_values_and_wildcards_are_looked_up_by_fold_and_literals() {
+    let long = "Q".repeat(200);
+    let texts = [
+        "abc",
+        "ABC",
+        "ärger",
+        "ÄRGER",
+        "ΣΑΣ",
+        "σασ",
+        "İ",
+        long.as_str(),
+        "x@A.com",
+    ];
+    let mut routes: Vec<RouteSpec> = texts
+        .iter()
+        .map(|t| {
+            let op = json!({"equals-ignore-case": t});
+            (
+                vec!["a"],
+                vec![FilterSpec::Pattern(json!({"value": {"s": [op]}}))],
+            )
+        })
+        .collect();
+    routes.extend(["a*", "*C", "Ä*R", "x@*.com", "*", "ab\\*"].map(|w| {
+        let op = json!({"wildcard": w});
+        (
+            vec!["a"],
+            vec![FilterSpec::Pattern(json!({"value": {"s": [op]}}))],
+        )
+    }));
+    let lower = long.to_lowercase();
+    let records: Vec<RecordView> = texts
+        .iter()
+        .copied()
+        .chain([
+            "aBc",
+            "i̇",
+            "ab*",
+            "ÄxR",
+            lower.as_str(),
+            "X@a.COM",
+            "x@b.com",
+        ])
+        .map(|s| RecordView::from_view(json!({"topic": "a", "headers": {}, "value": {"s": s}})))
+        .collect();
+    let table = build(&routes);
+    check(&table, &records, &mut MatchScratch::new());
+    let mut out = Vec::new();
+    table.match_record(&records[0], &mut out);
+    // "abc" equals "abc" and "ABC" ignoring case, matches "a*", "*C" is case-sensitive: no.
+    assert_eq!(out.len(), 4, "{out:?}");
+}
+
 // ---- property tests against naive evaluation ----
 
 const TOPICS: [&str; 3] = ["a", "b", "c"];
-const STRINGS: [&str; 10] = [
+const STRINGS: [&str; 15] = [
     "a",
     "ab",
     "abc",
@@ -250,6 +323,11 @@ const STRINGS: [&str; 10] = [
     "10.1.2.30",
     "10.10.2.3",
     "010.1.2.3",
+    "AB",
+    "aBc",
+    "Ä",
+    "x@a.com",
+    "X@A.COM",
 ];
 
 fn numbers() -> Vec<Value> {
@@ -305,6 +383,15 @@ fn arb_condition() -> impl Strategy<Value = Value> {
             arb_number().prop_filter("operand range", |n| n.as_f64().unwrap().abs() < 5e9)
                 .prop_map(|n| json!({"anything-but": n})),
             Just(json!({"anything-but": {"prefix": "a"}})),
+        ],
+        // Indexed by their folded value, and by a wildcard's literal head or tail.
+        2 => prop_oneof![
+            arb_string().prop_map(|s| json!({"equals-ignore-case": s})),
+            prop::sample::select(vec![
+                "a*", "*c", "a*c", "*b*", "ab", "A*", "*", "a*b*c", "x@*", "*@a.com", "*.COM",
+                "ä*", "*\\*",
+            ])
+            .prop_map(|w| json!({"wildcard": w})),
         ],
         1 => prop::sample::select(vec![
             json!({"equals-ignore-case": "b"}),
@@ -600,7 +687,8 @@ fn large_tables_agree_with_naive_evaluation() {
     }
 }
 
-/// Skewed tables: one value (`kind: "a"`) shared by thousands of routes, each with other
+/// Skewed tables: one value (`kind: "a"`, or `"a"` ignoring case, or the wildcard `a*`) shared
+/// by thousands of routes, each with other
 /// generated clauses (nested objects, arrays of objects, `$or`, dotted names, every operator),
 /// so that leaves shared by many routes, and routes decided by their leaves alone, meet
 /// records where the shared objects are arrays.
@@ -608,7 +696,12 @@ fn large_tables_agree_with_naive_evaluation() {
 fn skewed_tables_agree_with_naive_evaluation() {
     let mut runner = TestRunner::deterministic();
     let mut scratch = MatchScratch::new();
-    for size in [200, 2500] {
+    let shared = [
+        json!(["a"]),
+        json!([{"equals-ignore-case": "A"}]),
+        json!([{"wildcard": "a*"}]),
+    ];
+    for (size, kind) in [(200, 0), (2500, 0), (1000, 1), (1000, 2)] {
         let patterns = prop::collection::vec(arb_value_pattern(), size)
             .new_tree(&mut runner)
             .unwrap()
@@ -616,7 +709,7 @@ fn skewed_tables_agree_with_naive_evaluation() {
         let routes: Vec<RouteSpec> = patterns
             .into_iter()
             .map(|mut p| {
-                p["value"]["kind"] = json!(["a"]);
+                p["value"]["kind"] = shared[kind].clone();
                 (vec![TOPICS[0]], vec![FilterSpec::Pattern(p)])
             })
             .collect();
@@ -629,7 +722,7 @@ fn skewed_tables_agree_with_naive_evaluation() {
             let mut view = record.view().clone();
             view["topic"] = json!(TOPICS[0]);
             if i % 4 != 0 {
-                view["value"]["kind"] = json!("a");
+                view["value"]["kind"] = json!(if i % 3 == 0 { "A" } else { "a" });
             }
             *record = RecordView::from_view(view);
         }

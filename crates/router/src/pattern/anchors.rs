@@ -2,10 +2,12 @@
 //! [`crate::matcher`]).
 //!
 //! Every field of a [`Node`] must match, so each field's leaf is a necessary condition of the
-//! node. A leaf made only of exact values, `prefix`, `suffix`, `numeric` and IPv4 `cidr`
-//! (of 8 bits or more) conditions holds only if some scalar at the field's path equals one of
-//! the values, starts with one of the prefixes (a network's leading octets, for `cidr`), ends
-//! with one of the suffixes or lies in one of the ranges (see `eval.rs`: leaf
+//! node. A leaf made only of exact values, `prefix`, `suffix`, `numeric`, IPv4 `cidr` (of 8
+//! bits or more), `equals-ignore-case` and `wildcard` conditions (but a wildcard starting and
+//! ending with `*`) holds only if some scalar at the field's path equals one of the values (or
+//! one of the folded values, folded itself), starts with one of the prefixes (a network's
+//! leading octets, for `cidr`; a wildcard's literal head), ends with one of the suffixes (a
+//! wildcard's literal tail when it has no head) or lies in one of the ranges (see `eval.rs`: leaf
 //! conditions look through arrays, nested objects are found looking through arrays too, and a
 //! missing object fails any field with such a leaf). The conditions of a single nested object
 //! are necessary too. A `$or` group, a field with several alternative objects, or a pattern
@@ -148,6 +150,20 @@ fn cond_test(cond: &Cond) -> Option<AnchorTest> {
         Cond::Suffix(suffix) => Some(AnchorTest::Suffix(suffix.clone())),
         Cond::Numeric(range) => Some(AnchorTest::Range(range_of(range))),
         Cond::Cidr(cidr) => cidr.text_prefix().map(AnchorTest::Prefix),
+        Cond::EqualsIgnoreCase(folded) => Some(AnchorTest::Folded(folded.as_str().to_owned())),
+        Cond::Wildcard(glob) => wildcard_test(glob.pieces()),
+        _ => None,
+    }
+}
+
+/// A wildcard without stars is its one value; otherwise its literal head is a prefix every
+/// match starts with, or (with no head) its literal tail a suffix every match ends with. A glob
+/// that starts and ends with a star gives nothing.
+fn wildcard_test(pieces: &[String]) -> Option<AnchorTest> {
+    match pieces {
+        [only] => Some(AnchorTest::Exact(ValueKey::Str(only.clone()))),
+        [head, ..] if !head.is_empty() => Some(AnchorTest::Prefix(head.clone())),
+        [.., tail] if !tail.is_empty() => Some(AnchorTest::Suffix(tail.clone())),
         _ => None,
     }
 }

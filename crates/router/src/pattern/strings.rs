@@ -10,6 +10,11 @@ impl Folded {
         Folded(folded_chars(text).collect())
     }
 
+    /// The folded text.
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+
     /// `text` equals this string, ignoring case.
     pub(crate) fn equals(&self, text: &str) -> bool {
         folded_chars(text).eq(self.0.chars())
@@ -74,6 +79,11 @@ impl Wildcard {
             }
         }
         Ok(Wildcard { pieces })
+    }
+
+    /// The literal pieces between the stars (one more than there are stars).
+    pub(crate) fn pieces(&self) -> &[String] {
+        &self.pieces
     }
 
     /// `text` matches the whole glob.
