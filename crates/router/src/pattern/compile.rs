@@ -17,6 +17,9 @@ pub(crate) const OR_KEYWORD: &str = "$or";
 
 /// One object level of a pattern: all fields must match, and in each `$or`
 /// group at least one branch must match, all against the same event object.
+///
+/// A compiled pattern is kept for as long as its route table, so every vector of the tree
+/// holds exactly its elements (see [`Node::compact`]).
 #[derive(Debug, Clone)]
 pub(crate) struct Node {
     pub(crate) fields: Vec<Field>,
@@ -41,18 +44,20 @@ pub(crate) struct Field {
     pub(crate) name: String,
     /// Whether `name` has a dot.
     pub(crate) dotted: bool,
-    /// Where the field was written, for problem reports.
+    /// Always empty: no problem is reported at a compiled field, and the tree does not spend
+    /// a string per field on it. Kept only while `leaves.rs` still clears it; remove both.
     pub(crate) path: String,
     /// The member names from the event's root to this field (`$or` adds none): where
-    /// `exists: false` looks for a value.
-    pub(crate) keys: Vec<String>,
+    /// `exists: false` looks for a value. Empty unless the leaf has `exists: false`, the only
+    /// condition that reads it; it moves with the leaf when `$or` branches are merged.
+    pub(crate) keys: Box<[Box<str>]>,
     /// Which of two leaves of the same field a merge keeps: the greater, the one compiled
     /// later. aws/event-ruler keeps the one written last; fanout reads patterns without their
     /// key order, so it compiles each object's `$or` after its other fields, as if written
     /// last: a branch's leaf replaces its siblings', a nested `$or`'s replaces its branch's.
     pub(crate) rank: u32,
     /// Allowed values: the field matches if any condition matches.
-    pub(crate) leaf: Option<Vec<Cond>>,
+    pub(crate) leaf: Option<Box<[Cond]>>,
     /// Nested patterns: the field matches if any of them matches. Empty
     /// means no nested-object constraint.
     pub(crate) objects: Vec<Node>,
@@ -173,9 +178,11 @@ impl Compiler {
     /// Compiles one object level. `in_or` is set inside `$or` branches,
     /// where operator names may not be used as field names.
     fn object(&mut self, map: &Map<String, Value>, at: &str, in_or: bool) -> Node {
+        // Sized for what a valid object holds: one field per member, one group for `$or`.
+        let has_or = usize::from(map.contains_key(OR_KEYWORD));
         let mut node = Node {
-            fields: Vec::new(),
-            ors: Vec::new(),
+            fields: Vec::with_capacity(map.len() - has_or),
+            ors: Vec::with_capacity(has_or),
         };
         if map.is_empty() {
             self.problem(
@@ -206,14 +213,13 @@ impl Compiler {
                 Value::Object(inner) => {
                     self.keys.push(name.clone());
                     let child = self.object(inner, &field_at, in_or);
-                    let keys = self.keys.clone();
                     self.keys.pop();
                     let rank = self.rank();
                     node.fields.push(Field {
                         name: name.clone(),
                         dotted: name.contains('.'),
-                        path: field_at,
-                        keys,
+                        path: String::new(),
+                        keys: Box::default(),
                         rank,
                         leaf: None,
                         objects: vec![child],
@@ -222,16 +228,20 @@ impl Compiler {
                 Value::Array(items) => {
                     let leaf = self.leaf(items, &field_at);
                     self.record_path(name);
-                    let mut keys = self.keys.clone();
-                    keys.push(name.clone());
+                    let keys = if leaf.contains(&Cond::Absent) {
+                        let above = self.keys.iter().map(|key| key.as_str().into());
+                        above.chain([name.as_str().into()]).collect()
+                    } else {
+                        Box::default()
+                    };
                     let rank = self.rank();
                     node.fields.push(Field {
                         name: name.clone(),
                         dotted: name.contains('.'),
-                        path: field_at,
+                        path: String::new(),
                         keys,
                         rank,
-                        leaf: Some(leaf),
+                        leaf: Some(leaf.into_boxed_slice()),
                         objects: Vec::new(),
                     });
                 }
@@ -354,5 +364,33 @@ pub(crate) fn kind(value: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
+    }
+}
+
+impl Node {
+    /// Gives every vector of the tree exactly the room its elements take: merging `$or`
+    /// branches grows vectors past their length, and a compiled pattern lives as long as its
+    /// route table. Moves elements to a fresh allocation rather than shrinking in place, which
+    /// an allocator may do without returning the spare room.
+    pub(crate) fn compact(&mut self) {
+        exact(&mut self.fields);
+        for field in &mut self.fields {
+            exact(&mut field.objects);
+            field.objects.iter_mut().for_each(Node::compact);
+        }
+        exact(&mut self.ors);
+        for group in &mut self.ors {
+            exact(&mut group.branches);
+            group.branches.iter_mut().for_each(Node::compact);
+        }
+    }
+}
+
+/// Moves `items` to an allocation of exactly their size, if they have room to spare.
+pub(crate) fn exact<T>(items: &mut Vec<T>) {
+    if items.capacity() > items.len() {
+        let mut fresh = Vec::with_capacity(items.len());
+        fresh.append(items);
+        *items = fresh;
     }
 }

@@ -138,7 +138,7 @@ fn leaf_matches<'v, J: Json<'v>>(field: &Field, conds: &[Cond], value: Option<J>
 
 /// Whether some scalar lies at `keys` below `value`, looking through every array on the way
 /// (names with dots as in [`spelled`]).
-fn has_value<'v, J: Json<'v>>(value: Option<J>, keys: &[String]) -> bool {
+fn has_value<'v, J: Json<'v>>(value: Option<J>, keys: &[Box<str>]) -> bool {
     let Some(value) = value else {
         return false;
     };

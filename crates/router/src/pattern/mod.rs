@@ -120,8 +120,9 @@ pub struct Pattern {
     /// Alternatives at the root: the event matches if any of them matches.
     /// There is more than one only when a top-level `$or` had to be merged.
     roots: Vec<Node>,
-    /// Every leaf path, without duplicates.
-    paths: Vec<Vec<String>>,
+    /// Every leaf path, without duplicates (see [`Pattern::field_paths`]), each of exactly its
+    /// size: a pattern lives as long as its route table.
+    paths: Box<[Box<[Box<str>]>]>,
     /// Parts accepted as written but better written otherwise.
     warnings: Vec<PatternProblem>,
 }
@@ -148,6 +149,10 @@ impl Pattern {
                 }
             }
         }
+        let paths = paths
+            .iter()
+            .map(|path| path.iter().map(|name| name.as_str().into()).collect())
+            .collect();
         Ok(Pattern {
             roots,
             paths,
@@ -187,7 +192,8 @@ impl Pattern {
     /// it (`"a.b"`: `["a.b"]` and `["a", "b"]`); past 256 such paths, the whole
     /// object holding the first dotted name is read.
     pub fn field_paths(&self) -> Vec<Vec<String>> {
-        self.paths.clone()
+        let owned = |path: &[Box<str>]| path.iter().map(|name| name.to_string()).collect();
+        self.paths.iter().map(|path| owned(path)).collect()
     }
 }
 

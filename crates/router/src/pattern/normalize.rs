@@ -14,7 +14,7 @@
 use std::mem;
 
 use super::PatternProblem;
-use super::compile::{Field, Node};
+use super::compile::{self, Field, Node};
 
 /// Most alternatives that merging `$or` branches may create in one pattern.
 pub(crate) const MAX_ALTERNATIVES: usize = 1000;
@@ -26,8 +26,10 @@ pub(crate) fn normalize_root(root: Node) -> Result<Vec<Node>, Vec<PatternProblem
         exhausted: false,
         problems: Vec::new(),
     };
-    let alternatives = normalizer.node(root);
+    let mut alternatives = normalizer.node(root);
     if normalizer.problems.is_empty() {
+        compile::exact(&mut alternatives);
+        alternatives.iter_mut().for_each(Node::compact);
         Ok(alternatives)
     } else {
         Err(normalizer.problems)
@@ -132,8 +134,8 @@ impl Normalizer {
     fn merge_field(&mut self, into: &mut Field, from: Field) -> bool {
         if from.leaf.is_some() && (into.leaf.is_none() || from.rank > into.rank) {
             into.leaf = from.leaf;
+            into.keys = from.keys;
             into.rank = from.rank;
-            into.path = from.path;
         }
         if into.objects.is_empty() {
             into.objects = from.objects;
