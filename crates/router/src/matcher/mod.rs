@@ -162,7 +162,7 @@ impl Matcher {
         let cost = |anchor: &Anchor| selectivity.cost(anchor);
         let mut matcher = Matcher::default();
         let mut anchor_ids: FastMap<Anchor, u32> = FastMap::default();
-        let mut leaf_ids: FastMap<String, u32> = FastMap::default();
+        let mut leaf_ids: FastMap<Box<[u8]>, u32> = FastMap::default();
         let mut plain_ids: FastMap<Vec<String>, u32> = FastMap::default();
         let mut leaf_uses: Vec<u32> = Vec::new();
         let bump = |uses: &mut Vec<u32>, leaf: u32| {
@@ -200,8 +200,9 @@ impl Matcher {
                     matcher.checks.push(Box::default());
                     let mut ids: Vec<u32> = leaves
                         .into_iter()
-                        .map(|leaf| {
-                            *leaf_ids.entry(leaf.key.clone()).or_insert_with(|| {
+                        .map(|mut leaf| {
+                            let key = std::mem::take(&mut leaf.key);
+                            *leaf_ids.entry(key).or_insert_with(|| {
                                 matcher.leaves.push(leaf);
                                 matcher.leaves.len() as u32 - 1
                             })

@@ -11,7 +11,7 @@
 //! shared objects are returned, so the index can check them and skip the exact evaluation.
 
 use super::Pattern;
-use super::compile::{Field, Node};
+use super::compile::{Cond, Field, Literal, Node};
 use super::eval;
 use crate::json::Json;
 
@@ -20,8 +20,9 @@ use crate::json::Json;
 pub(crate) struct Leaf {
     /// The chain of single-field objects from the root down to the leaf.
     root: Node,
-    /// What the leaf tests, as text: equal keys, equal leaves.
-    pub(crate) key: String,
+    /// What the leaf tests, encoded (see [`key_of`]): equal keys, equal leaves. Empty once the
+    /// index has taken it.
+    pub(crate) key: Box<[u8]>,
 }
 
 impl Leaf {
@@ -119,6 +120,81 @@ fn leaf_of(chain: &[&Field]) -> Leaf {
         fields: Vec::new(),
         ors: Vec::new(),
     });
-    let key = format!("{:?}", root);
+    let key = key_of(chain);
     Leaf { root, key }
+}
+
+/// What a leaf at the end of `chain` tests, as bytes that two leaves share only if they test
+/// the same: the chain's member names (and whether each is dotted), then the last field's
+/// `exists: false` keys and conditions, each length-prefixed after a tag. The common
+/// conditions are written out; the rare ones as their debug text (numbers too, so `1` and
+/// `1.0` get two keys: only less sharing). Cheaper than the debug text of the whole chain,
+/// which was most of building a table.
+fn key_of(chain: &[&Field]) -> Box<[u8]> {
+    let mut key = Vec::with_capacity(64);
+    for field in chain {
+        push_str(&mut key, &field.name);
+        key.push(u8::from(field.dotted));
+    }
+    if let Some(last) = chain.last() {
+        key.extend_from_slice(&(last.keys.len() as u32).to_le_bytes());
+        for name in last.keys.iter() {
+            push_str(&mut key, name);
+        }
+        for cond in last.leaf.iter().flat_map(|conds| conds.iter()) {
+            push_cond(&mut key, cond);
+        }
+    }
+    key.into()
+}
+
+fn push_str(key: &mut Vec<u8>, text: &str) {
+    key.extend_from_slice(&(text.len() as u32).to_le_bytes());
+    key.extend_from_slice(text.as_bytes());
+}
+
+fn push_cond(key: &mut Vec<u8>, cond: &Cond) {
+    match cond {
+        Cond::Equals(Literal::Str(s)) => {
+            key.push(0);
+            push_str(key, s);
+        }
+        Cond::Equals(Literal::Bool(b)) => key.extend([1, u8::from(*b)]),
+        Cond::Equals(Literal::Null) => key.push(2),
+        Cond::Prefix(s) => {
+            key.push(3);
+            push_str(key, s);
+        }
+        Cond::Suffix(s) => {
+            key.push(4);
+            push_str(key, s);
+        }
+        Cond::EqualsIgnoreCase(folded) => {
+            key.push(5);
+            push_str(key, folded.as_str());
+        }
+        Cond::Wildcard(glob) => {
+            key.push(6);
+            key.extend_from_slice(&(glob.pieces().len() as u32).to_le_bytes());
+            glob.pieces().iter().for_each(|piece| push_str(key, piece));
+        }
+        Cond::Numeric(range) => {
+            key.push(7);
+            for bound in [range.lower, range.upper] {
+                match bound {
+                    Some(b) => {
+                        key.push(1 + u8::from(b.inclusive));
+                        key.extend_from_slice(&b.value.to_bits().to_le_bytes());
+                    }
+                    None => key.push(0),
+                }
+            }
+        }
+        Cond::Exists => key.push(8),
+        Cond::Absent => key.push(9),
+        other => {
+            key.push(255);
+            push_str(key, &format!("{other:?}"));
+        }
+    }
 }
