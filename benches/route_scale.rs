@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput};
-use fanout_router::{MatchScratch, RecordParts, RecordView, RouteId, RouteTable};
+use fanout_router::{MatchScratch, RouteTable};
 use serde_json::{Value, json};
 
 use skewed::{KafkaRecord, Mode, Pools, TOPIC};
@@ -59,32 +59,6 @@ static ALLOCATOR: Counting = Counting;
 
 const RECORDS: usize = 10_000;
 const COUNTS: [usize; 4] = [1, 100, 1_000, 10_000];
-
-fn parts(r: &KafkaRecord) -> (RecordParts<'_>, impl Iterator<Item = (&str, Option<&[u8]>)>) {
-    let parts = RecordParts {
-        topic: TOPIC,
-        partition: r.partition,
-        offset: r.offset,
-        timestamp: Some(r.timestamp),
-        key: Some(&r.key),
-        value: Some(&r.value),
-    };
-    let headers = r
-        .headers
-        .iter()
-        .map(|(name, value)| (name.as_str(), Some(value.as_slice())));
-    (parts, headers)
-}
-
-fn view(r: &KafkaRecord) -> RecordView {
-    let (parts, headers) = parts(r);
-    RecordView::from_parts(parts, headers)
-}
-
-fn match_parts(table: &RouteTable, r: &KafkaRecord, out: &mut Vec<RouteId>) {
-    let (parts, headers) = parts(r);
-    table.match_parts(parts, headers, out);
-}
 
 /// A built table and what was measured about it.
 struct Table {
@@ -133,8 +107,8 @@ fn check(table: &RouteTable, records: &[KafkaRecord]) -> (f64, f64, f64) {
                     let mut scratch = MatchScratch::new();
                     let mut matches = 0;
                     for r in slice {
-                        match_parts(table, r, &mut out);
-                        let view = view(r);
+                        r.match_parts(TOPIC, table, &mut out);
+                        let view = r.view(TOPIC);
                         table.match_record_naive(&view, &mut naive);
                         assert_eq!(out, naive, "compiled and naive disagree on {:?}", r.offset);
                         table.match_record_with(&view, &mut scratch, &mut full);
@@ -212,7 +186,7 @@ fn main() {
             let mut out = Vec::new();
             records[..200]
                 .iter()
-                .for_each(|r| match_parts(&table, r, &mut out));
+                .for_each(|r| r.match_parts(TOPIC, &table, &mut out));
             let per_record = timed.elapsed() / 200;
             let per_iteration = (Duration::from_millis(100).as_nanos()
                 / per_record.as_nanos().max(1))
@@ -255,7 +229,7 @@ fn main() {
             b.iter(|| {
                 let mut matched = 0;
                 for r in records {
-                    match_parts(table, r, &mut out);
+                    r.match_parts(TOPIC, table, &mut out);
                     matched += out.len();
                 }
                 matched
@@ -275,7 +249,7 @@ fn main() {
         for (t, best) in tables.iter().zip(&mut best) {
             let start = Instant::now();
             for r in &records {
-                match_parts(&t.table, r, &mut out);
+                r.match_parts(TOPIC, &t.table, &mut out);
                 black_box(&out);
             }
             *best = (*best).min(start.elapsed());

@@ -13,7 +13,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput};
-use fanout_router::{RecordParts, RecordView, RouteId, RouteTable};
+use fanout_router::{RecordView, RouteId, RouteTable};
 use quamina::{Quamina, QuaminaBuilder};
 use serde_json::{Map, Value, json};
 
@@ -22,35 +22,6 @@ use corpus::{KafkaRecord, TOPIC};
 const RECORDS: usize = 10_000;
 const PATTERN_COUNTS: [usize; 4] = [1, 100, 1_000, 10_000];
 const JSONPATH_COUNTS: [usize; 3] = [1, 100, 1_000];
-
-/// A corpus record's parts and headers, as the router takes them.
-fn parts(r: &KafkaRecord) -> (RecordParts<'_>, impl Iterator<Item = (&str, Option<&[u8]>)>) {
-    let parts = RecordParts {
-        topic: TOPIC,
-        partition: r.partition,
-        offset: r.offset,
-        timestamp: Some(r.timestamp),
-        key: Some(&r.key),
-        value: Some(&r.value),
-    };
-    let headers = r
-        .headers
-        .iter()
-        .map(|(name, value)| (name.as_str(), Some(value.as_slice())));
-    (parts, headers)
-}
-
-/// The complete record view.
-fn view(r: &KafkaRecord) -> RecordView {
-    let (parts, headers) = parts(r);
-    RecordView::from_parts(parts, headers)
-}
-
-/// What the engine does: matches the record's parts, parsing only what `table`'s filters read.
-fn match_parts(table: &RouteTable, r: &KafkaRecord, out: &mut Vec<RouteId>) {
-    let (parts, headers) = parts(r);
-    table.match_parts(parts, headers, out);
-}
 
 /// The same view, with the value parsed by `sonic-rs` into a `serde_json::Value`.
 fn view_sonic(r: &KafkaRecord) -> RecordView {
@@ -98,9 +69,9 @@ fn matches_per_record(table: &RouteTable, records: &[KafkaRecord], check: usize)
     let (mut out, mut naive, mut read) = (Vec::<RouteId>::new(), Vec::new(), Vec::new());
     let mut total = 0;
     for (i, r) in records.iter().enumerate() {
-        let view = view(r);
+        let view = r.view(TOPIC);
         table.match_record(&view, &mut out);
-        match_parts(table, r, &mut read);
+        r.match_parts(TOPIC, table, &mut read);
         assert_eq!(out, read, "full view and parts disagree on record {i}");
         if i < check {
             table.match_record_naive(&view, &mut naive);
@@ -209,7 +180,7 @@ fn bench_patterns(c: &mut Criterion) {
     group.bench_function("record-view-only", |b| {
         b.iter(|| {
             for r in &records {
-                black_box(view(r));
+                black_box(r.view(TOPIC));
             }
         })
     });
@@ -229,7 +200,7 @@ fn bench_patterns(c: &mut Criterion) {
             b.iter(|| {
                 let mut matched = 0;
                 for r in &records {
-                    table.match_record(&view(r), &mut out);
+                    table.match_record(&r.view(TOPIC), &mut out);
                     matched += out.len();
                 }
                 matched
@@ -239,7 +210,7 @@ fn bench_patterns(c: &mut Criterion) {
             b.iter(|| {
                 let mut matched = 0;
                 for r in &records {
-                    match_parts(table, r, &mut out);
+                    r.match_parts(TOPIC, table, &mut out);
                     matched += out.len();
                 }
                 matched
@@ -263,14 +234,14 @@ fn bench_patterns(c: &mut Criterion) {
         }
 
         let naive_cost = time_per_record(&records, &mut |r| {
-            table.match_record_naive(&view(r), &mut out);
+            table.match_record_naive(&r.view(TOPIC), &mut out);
         });
         let k = subset(naive_cost);
         group.throughput(Throughput::Elements(k as u64));
         group.bench_with_input(BenchmarkId::new("naive", n), &table, |b, table| {
             b.iter(|| {
                 for r in &records[..k] {
-                    table.match_record_naive(&view(r), &mut out);
+                    table.match_record_naive(&r.view(TOPIC), &mut out);
                 }
             })
         });
@@ -327,26 +298,26 @@ fn bench_jsonpath(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("fanout", n), &table, |b, table| {
             b.iter(|| {
                 for r in &records {
-                    table.match_record(&view(r), &mut out);
+                    table.match_record(&r.view(TOPIC), &mut out);
                 }
             })
         });
         group.bench_with_input(BenchmarkId::new("fanout-parts", n), &table, |b, table| {
             b.iter(|| {
                 for r in &records {
-                    match_parts(table, r, &mut out);
+                    r.match_parts(TOPIC, table, &mut out);
                 }
             })
         });
         let cost = time_per_record(&records, &mut |r| {
-            table.match_record_naive(&view(r), &mut out);
+            table.match_record_naive(&r.view(TOPIC), &mut out);
         });
         let k = subset(cost);
         group.throughput(Throughput::Elements(k as u64));
         group.bench_with_input(BenchmarkId::new("each-in-turn", n), &table, |b, table| {
             b.iter(|| {
                 for r in &records[..k] {
-                    table.match_record_naive(&view(r), &mut out);
+                    table.match_record_naive(&r.view(TOPIC), &mut out);
                 }
             })
         });

@@ -8,6 +8,11 @@
 
 use serde_json::{Value, json};
 
+#[path = "common.rs"]
+mod common;
+
+pub use common::{KafkaRecord, Rng};
+
 /// The one topic every record and route uses (the worst case: all routes on one topic).
 pub const TOPIC: &str = "events";
 
@@ -63,59 +68,6 @@ const TAGS: [&str; 6] = [
     "subscription",
     "priority",
 ];
-
-/// SplitMix64: small, fast, deterministic.
-pub struct Rng(u64);
-
-impl Rng {
-    /// A generator from a seed.
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        items[self.below(items.len() as u64) as usize]
-    }
-
-    fn chance(&mut self, p: f64) -> bool {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64 <= p
-    }
-
-    /// A float in `[lo, hi)` rounded to `decimals` places.
-    fn float(&mut self, lo: f64, hi: f64, decimals: i32) -> f64 {
-        let unit = (self.next() >> 11) as f64 / (1u64 << 53) as f64;
-        let scale = 10f64.powi(decimals);
-        ((lo + unit * (hi - lo)) * scale).round() / scale
-    }
-}
-
-/// One Kafka record as the consumer receives it.
-pub struct KafkaRecord {
-    /// Partition number.
-    pub partition: i32,
-    /// Offset in the partition.
-    pub offset: i64,
-    /// Broker timestamp (ms).
-    pub timestamp: i64,
-    /// Key bytes (a customer or device id: UTF-8, not JSON).
-    pub key: Vec<u8>,
-    /// Headers, in order.
-    pub headers: Vec<(String, Vec<u8>)>,
-    /// Value bytes: a JSON object.
-    pub value: Vec<u8>,
-}
 
 fn customer(n: u64) -> String {
     format!("cus_{n:06}")

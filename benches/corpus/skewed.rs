@@ -20,60 +20,13 @@
 
 use serde_json::{Map, Value, json};
 
+#[path = "common.rs"]
+mod common;
+
+pub use common::{KafkaRecord, Rng};
+
 /// The topic of every record and route.
 pub const TOPIC: &str = "commerce";
-
-/// SplitMix64: small, fast, deterministic.
-pub struct Rng(u64);
-
-impl Rng {
-    /// A generator from a seed.
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn chance(&mut self, p: f64) -> bool {
-        self.unit() < p
-    }
-
-    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        items[self.below(items.len() as u64) as usize]
-    }
-
-    /// An index drawn by `weights` (not necessarily normalised).
-    fn weighted(&mut self, weights: &[f64]) -> usize {
-        let total: f64 = weights.iter().sum();
-        let mut x = self.unit() * total;
-        for (i, w) in weights.iter().enumerate() {
-            if x < *w {
-                return i;
-            }
-            x -= w;
-        }
-        weights.len() - 1
-    }
-
-    fn float(&mut self, lo: f64, hi: f64, decimals: i32) -> f64 {
-        let scale = 10f64.powi(decimals);
-        ((lo + self.unit() * (hi - lo)) * scale).round() / scale
-    }
-}
 
 /// Ranks `0..n` drawn with probability proportional to `1 / (rank + 1)^s`.
 pub struct Zipf {
@@ -99,22 +52,6 @@ impl Zipf {
             .partition_point(|&c| c <= x)
             .min(self.cdf.len() - 1)
     }
-}
-
-/// One Kafka record as the consumer receives it.
-pub struct KafkaRecord {
-    /// Partition number.
-    pub partition: i32,
-    /// Offset in the partition.
-    pub offset: i64,
-    /// Broker timestamp (ms).
-    pub timestamp: i64,
-    /// Key bytes (the customer id).
-    pub key: Vec<u8>,
-    /// Headers, in order.
-    pub headers: Vec<(String, Vec<u8>)>,
-    /// Value bytes: a JSON object.
-    pub value: Vec<u8>,
 }
 
 const TYPES: [&str; 4] = ["order", "payment", "shipment", "return"];
