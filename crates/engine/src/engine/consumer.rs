@@ -1,4 +1,4 @@
-//! The Kafka side of the engine: the consumer context (rebalances, confirmed commits, lag),
+//! The Kafka side of the engine: the consumer context (rebalances, lag), confirmed commits,
 //! pausing partitions, and the client configurations.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
@@ -9,7 +9,6 @@ use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{
     BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
 };
-use rdkafka::error::KafkaResult;
 use rdkafka::statistics::Statistics;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use rustc_hash::FxHashMap;
@@ -58,17 +57,6 @@ impl ClientContext for EngineContext {
 }
 
 impl ConsumerContext for EngineContext {
-    fn commit_callback(&self, result: KafkaResult<()>, offsets: &TopicPartitionList) {
-        match result {
-            Ok(()) => confirmed(&self.partitions, offsets),
-            Err(e) => CommitFailed {
-                error: &e,
-                on: "interval",
-            }
-            .emit(),
-        }
-    }
-
     fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Assign(tpl) = rebalance {
             tracing::info!(partitions = tpl.count(), "partitions assigned");
